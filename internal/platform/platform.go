@@ -196,3 +196,11 @@ func validName(param, s string, max int) error {
 	}
 	return nil
 }
+
+// Principal is an authenticated caller of the management API: an admin
+// token or a signed-in user, acting inside one organization with a role.
+type Principal struct {
+	OrgID string
+	Role  Role
+	Actor Actor
+}
