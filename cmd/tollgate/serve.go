@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate-dev/tollgate/internal/admin"
+	"github.com/tollgate-dev/tollgate/internal/api"
+	"github.com/tollgate-dev/tollgate/internal/auth"
+	"github.com/tollgate-dev/tollgate/internal/config"
+	"github.com/tollgate-dev/tollgate/internal/governance"
+	"github.com/tollgate-dev/tollgate/internal/platform"
+	"github.com/tollgate-dev/tollgate/internal/server"
+	"github.com/tollgate-dev/tollgate/internal/store/sqlstore"
+)
+
+func serveCmd(e *env) *cobra.Command {
+	var f serverFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Tollgate server (embedded SQLite by default)",
+		Long: "Run the Tollgate server. With no configuration it stores everything in ./tollgate-data\n" +
+			"(SQLite) and listens on 127.0.0.1:8080. On first start it creates an organization, an\n" +
+			"owner and an admin token, and prints them once.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.load(e)
+			if err != nil {
+				return err
+			}
+			return serve(cmd.Context(), e, c)
+		},
+	}
+	f.register(cmd, true)
+	return cmd
+}
+
+func serve(ctx context.Context, e *env, c config.Config) error {
+	log := newLogger(e.stderr, c)
+	st, err := openStore(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	keyAuth, err := auth.NewKeyAuthenticator(st, auth.KeyOptions{Prefix: c.Keys.Prefix,
+		CacheSize: c.Keys.CacheSize, CacheTTL: c.Keys.CacheTTL})
+	if err != nil {
+		return err
+	}
+	adminAuth := auth.NewAdminAuthenticator(st, c.Keys.AdminPrefix, c.Keys.Prefix, nil)
+	now := func() time.Time { return time.Now().UTC() }
+	svc := governance.New(st, governance.Config{KeyPrefix: c.Keys.Prefix, AdminPrefix: c.Keys.AdminPrefix,
+		RotationGrace: c.Keys.RotationGrace}, keyAuth, now)
+
+	if err := bootstrapIfEmpty(ctx, e, c, st, svc); err != nil {
+		return err
+	}
+
+	models := make([]api.Model, 0, len(c.Models))
+	started := now()
+	for _, m := range c.Models {
+		models = append(models, api.Model{ID: m.ID, OwnedBy: m.OwnedBy, Created: started})
+	}
+	health := server.NewHealth(st)
+	handler := server.New(log, c.BasePath, health,
+		&api.Deps{Auth: keyAuth, Service: svc, Models: models, Log: log, Now: now,
+			MaxBody: c.HTTP.MaxBodyBytes, TrustProxy: c.TrustProxy},
+		&admin.Deps{Service: svc, Auth: adminAuth, Log: log, Now: now,
+			MaxBody: c.HTTP.MaxBodyBytes, TrustProxy: c.TrustProxy})
+
+	// Listen before serving so a taken port fails start-up, loudly.
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (set --listen or TOLLGATE_LISTEN to a free address)", c.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: c.HTTP.ReadHeaderTimeout,
+		IdleTimeout:       c.HTTP.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+
+	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { auth.RunFlusher(workers, c.Keys.LastUsedFlush, log, keyAuth, adminAuth) })
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	url := "http://" + ln.Addr().String() + strings.TrimRight(c.BasePath, "/")
+	fmt.Fprintf(e.stdout, "Tollgate listening on %s (database: %s)\n", url, st.Backend())
+	log.Info("serving", "addr", ln.Addr().String(), "database", st.Backend(), "version", version)
+
+	select {
+	case err = <-serveErr:
+		err = fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+		// Staged shutdown: fail readiness, drain in-flight requests, then
+		// flush last-used times, then close the store (deferred).
+		log.Info("shutting down; draining in-flight requests", "timeout", c.HTTP.ShutdownTimeout)
+		health.Drain()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.HTTP.ShutdownTimeout)
+		if err = srv.Shutdown(sctx); err != nil {
+			err = fmt.Errorf("drain requests: %w", err)
+		}
+		cancel()
+		if e := <-serveErr; !errors.Is(e, http.ErrServerClosed) && err == nil {
+			err = e
+		}
+	}
+	stopWorkers()
+	wg.Wait()
+	log.Info("stopped")
+	return err
+}
+
+// bootstrapIfEmpty creates the first organization, its owner and an owner
+// admin token on an empty store, and prints the secrets exactly once.
+func bootstrapIfEmpty(ctx context.Context, e *env, c config.Config, st *sqlstore.Store, svc *governance.Service) error {
+	orgs, err := st.ListOrgs(ctx)
+	if err != nil {
+		return err
+	}
+	if len(orgs) > 0 {
+		return nil
+	}
+	b, err := svc.CreateOrg(ctx, platform.SystemActor("bootstrap"), c.Bootstrap.OrgName, c.Bootstrap.OwnerEmail)
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	printBootstrap(e, b, "First start: created your organization. These secrets are shown once; store them now.")
+	return nil
+}
+
+func printBootstrap(e *env, b *governance.Bootstrap, headline string) {
+	if e.jsonOut {
+		_ = e.printJSON(bootstrapJSON(b))
+		return
+	}
+	w := e.stdout
+	fmt.Fprintf(w, "\n%s\n\n", headline)
+	fmt.Fprintf(w, "  Organization:  %s (%s)\n", b.Org.Name, b.Org.ID)
+	fmt.Fprintf(w, "  Owner login:   %s\n", b.User.Email)
+	if b.Password != "" {
+		fmt.Fprintf(w, "  Password:      %s\n", b.Password)
+	}
+	fmt.Fprintf(w, "  Admin token:   %s\n\n", b.TokenSecret)
+	fmt.Fprintf(w, "Use the admin token with the CLI:\n\n")
+	fmt.Fprintf(w, "  export TOLLGATE_ADMIN_TOKEN=%s\n", b.TokenSecret)
+	fmt.Fprintf(w, "  tollgate groups create my-app\n\n")
+	fmt.Fprintf(w, "Lost it? `tollgate admin create-token` issues a new one offline.\n\n")
+}
+
+func bootstrapJSON(b *governance.Bootstrap) map[string]any {
+	return map[string]any{
+		"org_id": b.Org.ID, "org_name": b.Org.Name, "owner_email": b.User.Email,
+		"owner_password": b.Password, "admin_token": b.TokenSecret, "admin_token_id": b.Token.ID,
+	}
+}
