@@ -52,31 +52,14 @@ func serve(ctx context.Context, e *env, c config.Config) error {
 	}
 	defer st.Close()
 
-	keyAuth, err := auth.NewKeyAuthenticator(st, auth.KeyOptions{Prefix: c.Keys.Prefix,
-		CacheSize: c.Keys.CacheSize, CacheTTL: c.Keys.CacheTTL})
+	now := func() time.Time { return time.Now().UTC() }
+	a, err := newApp(c, st, log, now)
 	if err != nil {
 		return err
 	}
-	adminAuth := auth.NewAdminAuthenticator(st, c.Keys.AdminPrefix, c.Keys.Prefix, nil)
-	now := func() time.Time { return time.Now().UTC() }
-	svc := governance.New(st, governance.Config{KeyPrefix: c.Keys.Prefix, AdminPrefix: c.Keys.AdminPrefix,
-		RotationGrace: c.Keys.RotationGrace}, keyAuth, now)
-
-	if err := bootstrapIfEmpty(ctx, e, c, st, svc); err != nil {
+	if err := bootstrapIfEmpty(ctx, e, c, st, a.svc); err != nil {
 		return err
 	}
-
-	models := make([]api.Model, 0, len(c.Models))
-	started := now()
-	for _, m := range c.Models {
-		models = append(models, api.Model{ID: m.ID, OwnedBy: m.OwnedBy, Created: started})
-	}
-	health := server.NewHealth(st)
-	handler := server.New(log, c.BasePath, health,
-		&api.Deps{Auth: keyAuth, Service: svc, Models: models, Log: log, Now: now,
-			MaxBody: c.HTTP.MaxBodyBytes, TrustProxy: c.TrustProxy},
-		&admin.Deps{Service: svc, Auth: adminAuth, Log: log, Now: now,
-			MaxBody: c.HTTP.MaxBodyBytes, TrustProxy: c.TrustProxy})
 
 	// Listen before serving so a taken port fails start-up, loudly.
 	ln, err := net.Listen("tcp", c.Listen)
@@ -84,7 +67,7 @@ func serve(ctx context.Context, e *env, c config.Config) error {
 		return fmt.Errorf("listen on %s: %w (set --listen or TOLLGATE_LISTEN to a free address)", c.Listen, err)
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           a.handler,
 		ReadHeaderTimeout: c.HTTP.ReadHeaderTimeout,
 		IdleTimeout:       c.HTTP.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -93,7 +76,7 @@ func serve(ctx context.Context, e *env, c config.Config) error {
 
 	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Go(func() { auth.RunFlusher(workers, c.Keys.LastUsedFlush, log, keyAuth, adminAuth) })
+	wg.Go(func() { auth.RunFlusher(workers, c.Keys.LastUsedFlush, log, a.keyAuth, a.adminAuth) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -108,7 +91,7 @@ func serve(ctx context.Context, e *env, c config.Config) error {
 		// Staged shutdown: fail readiness, drain in-flight requests, then
 		// flush last-used times, then close the store (deferred).
 		log.Info("shutting down; draining in-flight requests", "timeout", c.HTTP.ShutdownTimeout)
-		health.Drain()
+		a.health.Drain()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.HTTP.ShutdownTimeout)
 		if err = srv.Shutdown(sctx); err != nil {
 			err = fmt.Errorf("drain requests: %w", err)
@@ -122,6 +105,39 @@ func serve(ctx context.Context, e *env, c config.Config) error {
 	wg.Wait()
 	log.Info("stopped")
 	return err
+}
+
+// app is the wired server: everything serve runs, built from a config and
+// an open store, so tests can run the same wiring with their own clock.
+type app struct {
+	handler   http.Handler
+	keyAuth   *auth.KeyAuthenticator
+	adminAuth *auth.AdminAuthenticator
+	svc       *governance.Service
+	health    *server.Health
+}
+
+func newApp(c config.Config, st *sqlstore.Store, log *slog.Logger, now func() time.Time) (*app, error) {
+	keyAuth, err := auth.NewKeyAuthenticator(st, auth.KeyOptions{Prefix: c.Keys.Prefix,
+		CacheSize: c.Keys.CacheSize, CacheTTL: c.Keys.CacheTTL, Now: now})
+	if err != nil {
+		return nil, err
+	}
+	adminAuth := auth.NewAdminAuthenticator(st, c.Keys.AdminPrefix, c.Keys.Prefix, now)
+	svc := governance.New(st, governance.Config{KeyPrefix: c.Keys.Prefix, AdminPrefix: c.Keys.AdminPrefix,
+		RotationGrace: c.Keys.RotationGrace}, keyAuth, now)
+	models := make([]api.Model, 0, len(c.Models))
+	started := now()
+	for _, m := range c.Models {
+		models = append(models, api.Model{ID: m.ID, OwnedBy: m.OwnedBy, Created: started})
+	}
+	health := server.NewHealth(st)
+	handler := server.New(log, c.BasePath, health,
+		&api.Deps{Auth: keyAuth, Service: svc, Models: models, Log: log, Now: now,
+			MaxBody: c.HTTP.MaxBodyBytes, TrustProxy: c.TrustProxy},
+		&admin.Deps{Service: svc, Auth: adminAuth, Log: log, Now: now,
+			MaxBody: c.HTTP.MaxBodyBytes, TrustProxy: c.TrustProxy})
+	return &app{handler: handler, keyAuth: keyAuth, adminAuth: adminAuth, svc: svc, health: health}, nil
 }
 
 // bootstrapIfEmpty creates the first organization, its owner and an owner
