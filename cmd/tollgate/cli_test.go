@@ -225,11 +225,7 @@ func wantErr(t *testing.T, err error, wants ...string) {
 func tableHeader(t *testing.T, out string) []string {
 	t.Helper()
 	first, _, _ := strings.Cut(out, "\n")
-	var cols []string
-	for _, c := range regexp.MustCompile(`\s{2,}`).Split(strings.TrimSpace(first), -1) {
-		cols = append(cols, c)
-	}
-	return cols
+	return regexp.MustCompile(`\s{2,}`).Split(strings.TrimSpace(first), -1)
 }
 
 type groupOut struct {

@@ -38,7 +38,7 @@ func (f *apiFlags) client(e *env) (*client.Client, error) {
 	if url == "" {
 		url = defaultURL
 	}
-	token := f.token
+	token := strings.TrimSpace(f.token)
 	if token == "" {
 		token = strings.TrimSpace(e.getenv("TOLLGATE_ADMIN_TOKEN"))
 	}
@@ -46,14 +46,13 @@ func (f *apiFlags) client(e *env) (*client.Client, error) {
 		return nil, usageError{errors.New("no admin token: export TOLLGATE_ADMIN_TOKEN=tgadm-… (the token `tollgate serve` " +
 			"printed at first start) or pass --token; `tollgate admin create-token` issues a new one")}
 	}
-	c := client.New(url, token, nil)
-	return c, nil
+	return client.New(url, token, nil), nil
 }
 
 // explain adds what to do next to an error from the management API: the
-// token to check on a 401, and on a 404 (whose message is a bare "not
-// found") what was not found and how to list what exists. Other messages
-// already say what is wrong.
+// token to check on a 401; on a 404 (whose message is a bare "not found")
+// what was not found and how to list what exists; on a 5xx the request ID
+// the server logged. Other messages already say what is wrong.
 func explain(err error, subject, listCmd string) error {
 	var ae *client.APIError
 	if !errors.As(err, &ae) || !ae.FromTollgate() {
@@ -66,6 +65,9 @@ func explain(err error, subject, listCmd string) error {
 		if subject != "" {
 			return fmt.Errorf("%s: %w (see `%s`)", subject, err, listCmd)
 		}
+	}
+	if ae.Status >= 500 && ae.RequestID != "" {
+		return fmt.Errorf("%w (request id %s)", err, ae.RequestID)
 	}
 	return err
 }

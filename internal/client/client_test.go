@@ -135,6 +135,7 @@ func TestAPIError(t *testing.T) {
 				if tt.status == 301 {
 					w.Header().Set("Location", "https://elsewhere.example/")
 				}
+				w.Header().Set("X-Request-ID", "req_1")
 				w.WriteHeader(tt.status)
 				_, _ = io.WriteString(w, tt.body)
 			}))
@@ -149,6 +150,9 @@ func TestAPIError(t *testing.T) {
 			}
 			if tt.want.Message != "" && err.Error() != tt.want.Message {
 				t.Errorf("Error() = %q, want the server's message %q", err.Error(), tt.want.Message)
+			}
+			if ae.RequestID != "req_1" {
+				t.Errorf("RequestID = %q, want the X-Request-ID header req_1", ae.RequestID)
 			}
 			if ae.FromTollgate() != (tt.want.Type != "") {
 				t.Errorf("FromTollgate() = %v, want %v", ae.FromTollgate(), tt.want.Type != "")

@@ -20,6 +20,9 @@ type APIError struct {
 	Message string
 	// Param names the request field at fault, when there is one.
 	Param string
+	// RequestID is the server's X-Request-ID for the request, which its log
+	// records; quote it when reporting a 5xx.
+	RequestID string
 }
 
 // Error returns the server's message.
@@ -48,7 +51,8 @@ func responseError(resp *http.Response, body []byte) error {
 		if typ == "" {
 			typ = "error"
 		}
-		return &APIError{Status: resp.StatusCode, Type: typ, Message: eb.Error.Message, Param: eb.Error.Param}
+		return &APIError{Status: resp.StatusCode, Type: typ, Message: eb.Error.Message, Param: eb.Error.Param,
+			RequestID: resp.Header.Get("X-Request-ID")}
 	}
 	where := resp.Request.URL.Redacted()
 	msg := fmt.Sprintf("HTTP %d %s from %s %s, which is not a Tollgate API response (a proxy, or the wrong address?): %s",
@@ -57,5 +61,5 @@ func responseError(resp *http.Response, body []byte) error {
 		msg = fmt.Sprintf("HTTP %d from %s %s redirects to %s; use the final address as the Tollgate URL",
 			resp.StatusCode, resp.Request.Method, where, loc)
 	}
-	return &APIError{Status: resp.StatusCode, Message: msg}
+	return &APIError{Status: resp.StatusCode, Message: msg, RequestID: resp.Header.Get("X-Request-ID")}
 }
