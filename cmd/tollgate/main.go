@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -69,5 +70,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		keysCmd(e),
 		versionCmd(e),
 	)
-	return root.ExecuteContext(ctx)
+	err := root.ExecuteContext(ctx)
+	if err != nil && isCobraUsage(err) {
+		return usageError{err}
+	}
+	return err
+}
+
+// isCobraUsage recognises the invocation mistakes cobra reports as plain
+// errors (unknown command, missing required flag, wrong argument count).
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command ", "required flag(s) ", "accepts ", "requires at least ", "requires at most "} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }

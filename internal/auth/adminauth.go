@@ -54,10 +54,12 @@ func NewAdminAuthenticator(s AdminStore, prefix, keyPrefix string, now func() ti
 // principal the token stands for.
 func (a *AdminAuthenticator) Authenticate(ctx context.Context, h, sourceIP string) (*platform.Principal, error) {
 	tok, err := ParseBearer(h)
-	if errors.Is(err, ErrMissing) {
+	switch {
+	case errors.Is(err, ErrMissing):
 		return nil, ErrAdminMissing
-	}
-	if err != nil {
+	case errors.Is(err, ErrMalformed):
+		return nil, ErrAdminMalformed
+	case err != nil:
 		return nil, err
 	}
 	if err := keys.Parse(tok, a.prefix); err != nil {

@@ -50,9 +50,12 @@ func New(s store.Store, cfg Config, evictor Evictor, now func() time.Time) *Serv
 		cfg.AdminPrefix = keys.DefaultAdminPrefix
 	}
 	if now == nil {
-		now = func() time.Time { return time.Now().UTC() }
+		now = time.Now
 	}
-	return &Service{store: s, cfg: cfg, evictor: evictor, now: now}
+	// The store keeps microseconds; so do the objects we hand back, so a
+	// time reads the same in a create response and in a later GET.
+	micro := func() time.Time { return now().UTC().Truncate(time.Microsecond) }
+	return &Service{store: s, cfg: cfg, evictor: evictor, now: micro}
 }
 
 func (s *Service) evictHash(h []byte) {
@@ -84,6 +87,11 @@ func (s *Service) RenameOrg(ctx context.Context, p platform.Principal, name stri
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	if cur, err := s.store.GetOrg(ctx, p.OrgID); err != nil {
+		return nil, err
+	} else if cur.Name == name {
+		return cur, nil
+	}
 	return s.store.RenameOrg(ctx, p.OrgID, name, p.Actor)
 }
 
@@ -105,7 +113,7 @@ func (s *Service) CreateOrg(ctx context.Context, by platform.Actor, orgName, own
 		return nil, fmt.Errorf("create org: %w", err)
 	}
 	b := &Bootstrap{Org: org}
-	b.User, b.Password, err = s.ensureUser(ctx, email, "", "")
+	b.User, b.Password, err = s.ensureUser(ctx, email, "", "", true)
 	if err != nil {
 		return nil, err
 	}
@@ -131,8 +139,9 @@ type Bootstrap struct {
 }
 
 // ensureUser returns the user with email, creating it when missing with pw
-// (or a generated password, returned) hashed.
-func (s *Service) ensureUser(ctx context.Context, email, name, pw string) (*platform.User, string, error) {
+// hashed. With no pw it generates one (returned) when generate is set, and
+// otherwise leaves the user without a password until one is set.
+func (s *Service) ensureUser(ctx context.Context, email, name, pw string, generate bool) (*platform.User, string, error) {
 	u, err := s.store.GetUserByEmail(ctx, email)
 	if err == nil {
 		return u, "", nil
@@ -140,16 +149,18 @@ func (s *Service) ensureUser(ctx context.Context, email, name, pw string) (*plat
 	if platform.ErrorKind(err) != platform.KindNotFound {
 		return nil, "", err
 	}
-	generated := ""
-	if pw == "" {
+	generated, hash := "", ""
+	switch {
+	case pw == "" && generate:
 		pw = password.Generate()
 		generated = pw
-	} else if len(pw) < password.MinLength {
+	case pw != "" && len(pw) < password.MinLength:
 		return nil, "", platform.Invalid("password", "password must be at least %d characters", password.MinLength)
 	}
-	hash, err := password.Hash(pw)
-	if err != nil {
-		return nil, "", err
+	if pw != "" {
+		if hash, err = password.Hash(pw); err != nil {
+			return nil, "", err
+		}
 	}
 	u = &platform.User{ID: platform.NewID(platform.PrefixUser), Email: email, Name: name,
 		PasswordHash: hash, CreatedAt: s.now()}

@@ -125,6 +125,13 @@ func (s *Service) RotateKey(ctx context.Context, p platform.Principal, id string
 	if err != nil {
 		return nil, err
 	}
+	grp, err := s.store.GetGroup(ctx, p.OrgID, old.GroupID)
+	if err != nil {
+		return nil, err
+	}
+	if grp.Status != platform.GroupActive {
+		return nil, platform.Errorf(platform.KindConflict, "group %s is %s; enable it before rotating its keys", grp.ID, grp.Status)
+	}
 	// A key created to live 90 days is replaced by one that lives 90 days.
 	var expiresAt *time.Time
 	if old.ExpiresAt != nil {

@@ -29,6 +29,9 @@ func (s *Service) AddMember(ctx context.Context, p platform.Principal, nm NewMem
 	if err := platform.Authorize(p.Role, platform.ActMemberManage); err != nil {
 		return nil, err
 	}
+	if nm.Role == "" {
+		return nil, platform.Invalid("role", "role is required: owner, admin, member, billing or viewer")
+	}
 	if err := nm.Role.Validate(); err != nil {
 		return nil, err
 	}
@@ -39,7 +42,7 @@ func (s *Service) AddMember(ctx context.Context, p platform.Principal, nm NewMem
 	if err != nil {
 		return nil, err
 	}
-	u, _, err := s.ensureUser(ctx, email, nm.Name, nm.Password)
+	u, _, err := s.ensureUser(ctx, email, nm.Name, nm.Password, false)
 	if err != nil {
 		return nil, err
 	}
@@ -73,10 +76,10 @@ func (s *Service) memberTarget(ctx context.Context, p platform.Principal, userID
 
 // SetMemberRole changes a member's role.
 func (s *Service) SetMemberRole(ctx context.Context, p platform.Principal, userID string, role platform.Role) (*platform.Membership, error) {
-	if err := role.Validate(); err != nil {
+	if _, err := s.memberTarget(ctx, p, userID); err != nil {
 		return nil, err
 	}
-	if _, err := s.memberTarget(ctx, p, userID); err != nil {
+	if err := role.Validate(); err != nil {
 		return nil, err
 	}
 	if err := p.Role.MayGrant(role); err != nil {

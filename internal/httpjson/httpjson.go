@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/platform"
 )
@@ -79,8 +80,11 @@ func decodeError(err error) error {
 	var (
 		syn *json.SyntaxError
 		typ *json.UnmarshalTypeError
+		tpe *time.ParseError
 	)
 	switch {
+	case errors.As(err, &tpe):
+		return platform.Errorf(platform.KindInvalid, "%q is not an RFC 3339 time such as 2026-01-02T15:04:05Z", tpe.Value)
 	case errors.As(err, &syn):
 		return platform.Errorf(platform.KindInvalid, "request body is not valid JSON (at byte %d): %v", syn.Offset, err)
 	case errors.As(err, &typ):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -30,6 +31,12 @@ func (s *Store) audit(ctx context.Context, tx *sql.Tx, orgID string, by platform
 	return nil
 }
 
+// maxAuditPage bounds one read of the audit log.
+const maxAuditPage = 5000
+
+// likeEscaper makes a user's text literal inside a LIKE pattern.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
 // ListAudit returns an organization's events, newest first.
 func (s *Store) ListAudit(ctx context.Context, orgID string, f platform.AuditFilter) ([]*platform.AuditEvent, error) {
 	where := []string{"org_id = ?"}
@@ -40,7 +47,7 @@ func (s *Store) ListAudit(ctx context.Context, orgID string, f platform.AuditFil
 	if f.Action != "" {
 		// "key." matches every key action; "key.revoked" just that one.
 		if strings.HasSuffix(f.Action, ".") {
-			where, args = append(where, "action LIKE ?"), append(args, f.Action+"%")
+			where, args = append(where, `action LIKE ? ESCAPE '\'`), append(args, likeEscaper.Replace(f.Action)+"%")
 		} else {
 			where, args = append(where, "action = ?"), append(args, f.Action)
 		}
@@ -55,11 +62,18 @@ func (s *Store) ListAudit(ctx context.Context, orgID string, f platform.AuditFil
 		where, args = append(where, "created_at < ?"), append(args, ts(f.Until))
 	}
 	if f.Before != "" {
-		where = append(where, "seq < (SELECT seq FROM audit_events WHERE id = ? AND org_id = ?)")
-		args = append(args, f.Before, orgID)
+		var seq int64
+		if err := s.queryRow(ctx, s.db, `SELECT seq FROM audit_events WHERE id = ? AND org_id = ?`,
+			f.Before, orgID).Scan(&seq); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil, platform.Invalid("before", "unknown cursor %q: pass the next_cursor of a previous page", f.Before)
+			}
+			return nil, fmt.Errorf("audit cursor: %w", err)
+		}
+		where, args = append(where, "seq < ?"), append(args, seq)
 	}
-	limit := f.Limit
-	if limit <= 0 || limit > 1000 {
+	limit := min(f.Limit, maxAuditPage)
+	if limit <= 0 {
 		limit = 100
 	}
 	rows, err := s.query(ctx, s.db, `SELECT id, org_id, actor_type, actor_id, action, target_type,

@@ -84,7 +84,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	s := &Store{db: db, d: d, Now: func() time.Time { return time.Now().UTC() }}
+	s := &Store{db: db, d: d, Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 	if err := s.Ping(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", d.name(), err)
