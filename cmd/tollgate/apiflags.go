@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -80,4 +81,22 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 		return usageError{fmt.Errorf("too many arguments (want %s); usage: %s — quote names that contain spaces",
 			strings.Join(names, " "), cmd.UseLine())}
 	}
+}
+
+// groupID resolves a group reference: an ID (grp_…) as is, or else the name
+// of a group, so people can type the names they chose.
+func groupID(ctx context.Context, c *client.Client, ref string) (string, error) {
+	if strings.HasPrefix(ref, "grp_") {
+		return ref, nil
+	}
+	gs, err := c.ListGroups(ctx)
+	if err != nil {
+		return "", explain(err, "", "")
+	}
+	for _, g := range gs {
+		if g.Name == ref {
+			return g.ID, nil
+		}
+	}
+	return "", fmt.Errorf("no group is named %q (see `tollgate groups list`)", ref)
 }

@@ -29,7 +29,8 @@ func TestQuickstart(t *testing.T) {
 	if grp == "" {
 		t.Fatalf("groups create printed no group ID:\n%s", out)
 	}
-	out = ts.must(t, "keys", "create", "--group", grp, "--name", "backend")
+	// By name, as the README does.
+	out = ts.must(t, "keys", "create", "--group", "my-app", "--name", "backend")
 	secret := secretRE.FindString(out)
 	if secret == "" {
 		t.Fatalf("keys create printed no key:\n%s", out)
@@ -42,7 +43,10 @@ func TestQuickstart(t *testing.T) {
 		t.Fatalf("GET /v1/key = %d %s", code, body)
 	}
 	// The secret is printed by create only.
-	for _, args := range [][]string{{"keys", "list"}, {"keys", "list", "--json"}, {"groups", "list", "--json"}} {
+	if _, err := ts.tollgate(t, "keys", "list", "--group", "no-such-app"); err == nil || !strings.Contains(err.Error(), "no group is named") {
+		t.Errorf("keys list of an unknown group name = %v", err)
+	}
+	for _, args := range [][]string{{"keys", "list"}, {"keys", "list", "--json"}, {"keys", "list", "--group", "my-app"}, {"groups", "list", "--json"}} {
 		if out := ts.must(t, args...); strings.Contains(out, secret[5:len(secret)-4]) {
 			t.Errorf("tollgate %s shows the secret", strings.Join(args, " "))
 		}

@@ -123,9 +123,13 @@ func groupsGetCmd(e *env, f *apiFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			g, err := c.GetGroup(cmd.Context(), args[0])
+			id, err := groupID(cmd.Context(), c, args[0])
 			if err != nil {
-				return explain(err, "group "+args[0], "tollgate groups list")
+				return err
+			}
+			g, err := c.GetGroup(cmd.Context(), id)
+			if err != nil {
+				return explain(err, "group "+id, "tollgate groups list")
 			}
 			return e.printGroups([]client.Group{*g}, true)
 		},
@@ -136,6 +140,9 @@ func groupsGetCmd(e *env, f *apiFlags) *cobra.Command {
 func updateGroup(cmd *cobra.Command, e *env, f *apiFlags, id string, u client.GroupUpdate, msg func(*client.Group) string) error {
 	c, err := f.client(e)
 	if err != nil {
+		return err
+	}
+	if id, err = groupID(cmd.Context(), c, id); err != nil {
 		return err
 	}
 	g, err := c.UpdateGroup(cmd.Context(), id, u)
@@ -224,7 +231,10 @@ func groupsDeleteCmd(e *env, f *apiFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			id := args[0]
+			id, err := groupID(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
 			if !yes {
 				// Check the group exists, and say what deleting would cost.
 				g, err := c.GetGroup(cmd.Context(), id)

@@ -102,6 +102,11 @@ func keysListCmd(e *env, f *apiFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if group != "" {
+				if group, err = groupID(cmd.Context(), c, group); err != nil {
+					return err
+				}
+			}
 			ks, err := c.ListKeys(cmd.Context(), group)
 			if err != nil {
 				if group != "" {
@@ -116,7 +121,7 @@ func keysListCmd(e *env, f *apiFlags) *cobra.Command {
 			return e.printKeys(ks, false, group == "")
 		},
 	}
-	cmd.Flags().StringVar(&group, "group", "", "only keys of this group ID")
+	cmd.Flags().StringVar(&group, "group", "", "only keys of this group (ID or name)")
 	return cmd
 }
 
@@ -158,6 +163,9 @@ func keysCreateCmd(e *env, f *apiFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if group, err = groupID(cmd.Context(), c, group); err != nil {
+				return err
+			}
 			k, err := c.CreateKey(cmd.Context(), group, nk)
 			if err != nil {
 				return explain(err, "group "+group, "tollgate groups list")
@@ -174,7 +182,7 @@ func keysCreateCmd(e *env, f *apiFlags) *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&group, "group", "", "group ID to create the key in (required; see `tollgate groups list`)")
+	fl.StringVar(&group, "group", "", "group to create the key in, by ID or name (required; see `tollgate groups list`)")
 	fl.StringVar(&name, "name", "", "a name to recognise the key by (required)")
 	fl.StringVar(&expiresIn, "expires-in", "", "lifetime such as 720h or 90d (default: no expiry)")
 	fl.StringVar(&expiresAt, "expires-at", "", "expiry as an RFC 3339 time (instead of --expires-in)")
