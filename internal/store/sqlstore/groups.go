@@ -36,12 +36,14 @@ func scanGroup(row interface{ Scan(...any) error }) (*platform.Group, error) {
 
 // GetGroup reads a group of orgID; deleted groups are not found.
 func (s *Store) GetGroup(ctx context.Context, orgID, id string) (*platform.Group, error) {
-	return s.getGroup(ctx, s.db, orgID, id)
+	return s.getGroup(ctx, s.db, orgID, id, "")
 }
 
-func (s *Store) getGroup(ctx context.Context, q querier, orgID, id string) (*platform.Group, error) {
+// getGroup reads a live group; lock is "" or a row lock clause from the
+// dialect.
+func (s *Store) getGroup(ctx context.Context, q querier, orgID, id, lock string) (*platform.Group, error) {
 	g, err := scanGroup(s.queryRow(ctx, q, `SELECT `+groupCols+` FROM api_groups
-		WHERE id = ? AND org_id = ? AND status <> 'deleted'`, id, orgID))
+		WHERE id = ? AND org_id = ? AND status <> 'deleted'`+lock, id, orgID))
 	if err != nil {
 		return nil, s.mapErr(fmt.Errorf("get group: %w", err))
 	}
@@ -71,7 +73,9 @@ func (s *Store) ListGroups(ctx context.Context, orgID string) ([]*platform.Group
 func (s *Store) UpdateGroup(ctx context.Context, orgID, id string, u platform.GroupUpdate, by platform.Actor) (*platform.Group, error) {
 	var out *platform.Group
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		g, err := s.getGroup(ctx, tx, orgID, id)
+		// Locked: UpdateGroup writes every column back, so a concurrent
+		// update of another field must not be read stale and undone.
+		g, err := s.getGroup(ctx, tx, orgID, id, s.d.forUpdate())
 		if err != nil {
 			return err
 		}
@@ -112,6 +116,9 @@ func (s *Store) DeleteGroup(ctx context.Context, orgID, id string, by platform.A
 		if err := mustAffect(s.exec(ctx, tx, `UPDATE api_groups SET status = 'deleted', updated_at = ?
 			WHERE id = ? AND org_id = ? AND status <> 'deleted'`, now, id, orgID)); err != nil {
 			return fmt.Errorf("delete group: %w", err)
+		}
+		if err := s.d.lockGroupKeys(ctx, tx, id); err != nil {
+			return fmt.Errorf("lock group keys: %w", err)
 		}
 		res, err := s.exec(ctx, tx, `UPDATE api_keys SET revoked_at = ? WHERE group_id = ? AND revoked_at IS NULL`, now, id)
 		if err != nil {

@@ -31,9 +31,11 @@ func scanKey(row interface{ Scan(...any) error }, extra ...any) (*platform.APIKe
 }
 
 func (s *Store) insertKey(ctx context.Context, tx *sql.Tx, k *platform.APIKey) error {
-	// The group must exist in the key's organization and be usable.
+	// The group must exist in the key's organization and be usable. The
+	// share lock makes a concurrent DeleteGroup wait for this key, so that
+	// it revokes it, or makes this insert wait and see the group deleted.
 	var status string
-	if err := s.queryRow(ctx, tx, `SELECT status FROM api_groups WHERE id = ? AND org_id = ?`,
+	if err := s.queryRow(ctx, tx, `SELECT status FROM api_groups WHERE id = ? AND org_id = ?`+s.d.forShare(),
 		k.GroupID, k.OrgID).Scan(&status); err != nil {
 		return fmt.Errorf("key group: %w", err)
 	}
@@ -62,11 +64,12 @@ func (s *Store) CreateKey(ctx context.Context, k *platform.APIKey, by platform.A
 
 // GetKey reads a key of orgID.
 func (s *Store) GetKey(ctx context.Context, orgID, id string) (*platform.APIKey, error) {
-	return s.getKey(ctx, s.db, orgID, id)
+	return s.getKey(ctx, s.db, orgID, id, "")
 }
 
-func (s *Store) getKey(ctx context.Context, q querier, orgID, id string) (*platform.APIKey, error) {
-	k, err := scanKey(s.queryRow(ctx, q, `SELECT `+keyCols+` FROM api_keys WHERE id = ? AND org_id = ?`, id, orgID))
+// getKey reads a key; lock is "" or a row lock clause from the dialect.
+func (s *Store) getKey(ctx context.Context, q querier, orgID, id, lock string) (*platform.APIKey, error) {
+	k, err := scanKey(s.queryRow(ctx, q, `SELECT `+keyCols+` FROM api_keys WHERE id = ? AND org_id = ?`+lock, id, orgID))
 	if err != nil {
 		return nil, s.mapErr(fmt.Errorf("get key: %w", err))
 	}
@@ -99,7 +102,7 @@ func (s *Store) ListKeys(ctx context.Context, orgID string, f store.KeyFilter) (
 func (s *Store) RenameKey(ctx context.Context, orgID, id, name string, by platform.Actor) (*platform.APIKey, error) {
 	var out *platform.APIKey
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		k, err := s.getKey(ctx, tx, orgID, id)
+		k, err := s.getKey(ctx, tx, orgID, id, s.d.forUpdate())
 		if err != nil {
 			return err
 		}
@@ -120,7 +123,7 @@ func (s *Store) RenameKey(ctx context.Context, orgID, id, name string, by platfo
 func (s *Store) RevokeKey(ctx context.Context, orgID, id string, by platform.Actor) (*platform.APIKey, error) {
 	var out *platform.APIKey
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		k, err := s.getKey(ctx, tx, orgID, id)
+		k, err := s.getKey(ctx, tx, orgID, id, s.d.forUpdate())
 		if err != nil {
 			return err
 		}
@@ -143,8 +146,18 @@ func (s *Store) RevokeKey(ctx context.Context, orgID, id string, by platform.Act
 func (s *Store) RotateKey(ctx context.Context, orgID, id string, next *platform.APIKey, oldExpiresAt time.Time, by platform.Actor) (*platform.APIKey, error) {
 	var out *platform.APIKey
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		old, err := s.getKey(ctx, tx, orgID, id)
+		old, err := s.getKey(ctx, tx, orgID, id, "")
 		if err != nil {
+			return err
+		}
+		// Lock the group before the key, the order DeleteGroup takes them
+		// in, so a rotation racing a deletion waits instead of deadlocking;
+		// then re-read the key under its lock, so concurrent rotations and
+		// revocations queue up and see each other's result.
+		if _, err := s.exec(ctx, tx, `SELECT 1 FROM api_groups WHERE id = ?`+s.d.forShare(), old.GroupID); err != nil {
+			return fmt.Errorf("lock key group: %w", err)
+		}
+		if old, err = s.getKey(ctx, tx, orgID, id, s.d.forUpdate()); err != nil {
 			return err
 		}
 		now := s.Now()

@@ -185,6 +185,17 @@ type dialect interface {
 	rebind(q string) string
 	// lockOrg serialises changes to one organization's memberships.
 	lockOrg(ctx context.Context, tx *sql.Tx, orgID string) error
+	// lockGroupKeys locks a group's keys in ID order, the order TouchKeys
+	// updates them in, so that revoking them all cannot deadlock with it.
+	lockGroupKeys(ctx context.Context, tx *sql.Tx, groupID string) error
+	// forUpdate and forShare end a SELECT, inside a transaction, whose rows
+	// must stay locked until commit. PostgreSQL runs READ COMMITTED, where a
+	// read-modify-write without them races with other writers (two
+	// revocations both auditing, an update writing back a stale row, a key
+	// inserted into a group being deleted). SQLite's IMMEDIATE transactions
+	// already hold the database's one write lock, so there they are empty.
+	forUpdate() string
+	forShare() string
 	isUnique(err error) bool
 }
 
@@ -196,6 +207,11 @@ func (sqliteDialect) rebind(q string) string      { return q }
 
 // SQLite transactions begin IMMEDIATE, which already serialises writers.
 func (sqliteDialect) lockOrg(context.Context, *sql.Tx, string) error { return nil }
+
+func (sqliteDialect) lockGroupKeys(context.Context, *sql.Tx, string) error { return nil }
+
+func (sqliteDialect) forUpdate() string { return "" }
+func (sqliteDialect) forShare() string  { return "" }
 
 func (sqliteDialect) isUnique(err error) bool {
 	var e *sqlite.Error
@@ -230,6 +246,23 @@ func (postgresDialect) lockOrg(ctx context.Context, tx *sql.Tx, orgID string) er
 	_, err := tx.ExecContext(ctx, "SELECT 1 FROM orgs WHERE id = $1 FOR UPDATE", orgID)
 	return err
 }
+
+// lockGroupKeys sorts with the "C" collation: byte order, as sort.Strings
+// in TouchKeys.
+func (postgresDialect) lockGroupKeys(ctx context.Context, tx *sql.Tx, groupID string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM api_keys WHERE group_id = $1 AND revoked_at IS NULL
+		ORDER BY id COLLATE "C" FOR UPDATE`, groupID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() { // the server locks each row as it returns it
+	}
+	return rows.Err()
+}
+
+func (postgresDialect) forUpdate() string { return " FOR UPDATE" }
+func (postgresDialect) forShare() string  { return " FOR SHARE" }
 
 func (postgresDialect) isUnique(err error) bool {
 	var e *pgconn.PgError

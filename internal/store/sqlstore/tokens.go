@@ -70,7 +70,8 @@ func (s *Store) ListAdminTokens(ctx context.Context, orgID string) ([]*platform.
 func (s *Store) RevokeAdminToken(ctx context.Context, orgID, id string, by platform.Actor) (*platform.AdminToken, error) {
 	var out *platform.AdminToken
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		t, err := scanToken(s.queryRow(ctx, tx, `SELECT `+tokenCols+` FROM admin_tokens WHERE id = ? AND org_id = ?`, id, orgID))
+		t, err := scanToken(s.queryRow(ctx, tx, `SELECT `+tokenCols+` FROM admin_tokens WHERE id = ? AND org_id = ?`+
+			s.d.forUpdate(), id, orgID))
 		if err != nil {
 			return fmt.Errorf("get admin token: %w", err)
 		}
