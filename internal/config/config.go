@@ -35,11 +35,14 @@ type Config struct {
 	// TrustProxy takes the client address from X-Forwarded-For.
 	TrustProxy bool `yaml:"trust_proxy"`
 
-	Log       LogConfig       `yaml:"log"`
-	Keys      KeysConfig      `yaml:"keys"`
-	HTTP      HTTPConfig      `yaml:"http"`
-	Bootstrap BootstrapConfig `yaml:"bootstrap"`
-	Models    []ModelConfig   `yaml:"models"`
+	Log       LogConfig        `yaml:"log"`
+	Keys      KeysConfig       `yaml:"keys"`
+	HTTP      HTTPConfig       `yaml:"http"`
+	Bootstrap BootstrapConfig  `yaml:"bootstrap"`
+	Models    []ModelConfig    `yaml:"models"`
+	Upstreams []UpstreamConfig `yaml:"upstreams"`
+	Routing   RoutingConfig    `yaml:"routing"`
+	Async     AsyncConfig      `yaml:"async"`
 }
 
 // LogConfig selects the log level and format.
@@ -72,12 +75,6 @@ type BootstrapConfig struct {
 	OwnerEmail string `yaml:"owner_email"`
 }
 
-// ModelConfig is one model of the catalog.
-type ModelConfig struct {
-	ID      string `yaml:"id"`
-	OwnedBy string `yaml:"owned_by"`
-}
-
 // Default returns the configuration used when nothing is set.
 func Default() Config {
 	return Config{
@@ -94,12 +91,10 @@ func Default() Config {
 			IdleTimeout: 120 * time.Second, ShutdownTimeout: 30 * time.Second,
 		},
 		Bootstrap: BootstrapConfig{OrgName: "Default organization", OwnerEmail: "admin@localhost.localdomain"},
-		Models: []ModelConfig{
-			{ID: "sonar", OwnedBy: "tollgate"},
-			{ID: "sonar-pro", OwnedBy: "tollgate"},
-			{ID: "sonar-reasoning-pro", OwnedBy: "tollgate"},
-			{ID: "sonar-deep-research", OwnedBy: "tollgate"},
-		},
+		Models:    defaultModels(),
+		Routing: RoutingConfig{Retries: 2, Backoff: 200 * time.Millisecond, BreakerFailures: 5,
+			BreakerCooldown: 30 * time.Second, StreamKeepAlive: 10 * time.Second},
+		Async: AsyncConfig{Workers: 4, TTL: 7 * 24 * time.Hour},
 	}
 }
 
@@ -134,6 +129,9 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		}
 	}
 	if err := applyEnv(&c, getenv); err != nil {
+		return c, err
+	}
+	if err := c.resolveSecrets(getenv); err != nil {
 		return c, err
 	}
 	return c, nil
@@ -297,16 +295,7 @@ func (c *Config) Validate() error {
 	if strings.TrimSpace(c.Bootstrap.OrgName) == "" {
 		bad("bootstrap.org_name", "must not be empty")
 	}
-	seen := map[string]bool{}
-	for i, m := range c.Models {
-		switch {
-		case strings.TrimSpace(m.ID) == "":
-			bad(fmt.Sprintf("models[%d].id", i), "must not be empty")
-		case seen[m.ID]:
-			bad(fmt.Sprintf("models[%d].id", i), "%q is listed twice", m.ID)
-		}
-		seen[m.ID] = true
-	}
+	c.validateInference(bad)
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration:\n  %s", strings.Join(errs, "\n  "))
 	}
