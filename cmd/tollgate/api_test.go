@@ -45,13 +45,44 @@ type apiHarness struct {
 	orgID  string
 	owner  string // owner admin token
 	client *http.Client
+	logs   *syncBuffer // the server's JSON log
+}
+
+// usage returns the usage records the server logged so far.
+func (h *apiHarness) usage() []map[string]any {
+	h.t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(h.logs.String(), "\n") {
+		if !strings.Contains(line, `"msg":"usage"`) {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			h.t.Fatalf("log line is not JSON: %s", line)
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 func newAPIHarness(t *testing.T, backend string) *apiHarness {
 	t.Helper()
+	return newAPIHarnessWith(t, backend, nil)
+}
+
+// newAPIHarnessWith is newAPIHarness with a configuration edit (upstreams,
+// models, routing) applied before the server is wired.
+func newAPIHarnessWith(t *testing.T, backend string, edit func(*config.Config)) *apiHarness {
+	t.Helper()
 	ctx := context.Background()
 	c := config.Default()
-	h := &apiHarness{t: t, clock: &apiClock{t: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)}}
+	if edit != nil {
+		edit(&c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	h := &apiHarness{t: t, clock: &apiClock{t: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}}
 	target := ""
 	switch backend {
 	case "sqlite":
@@ -72,7 +103,7 @@ func newAPIHarness(t *testing.T, backend string) *apiHarness {
 	}
 	st.Now = h.clock.Now
 	h.st = st
-	log := slog.New(slog.DiscardHandler)
+	log := slog.New(slog.NewJSONHandler(h.logs, nil))
 	if h.app, err = newApp(c, st, log, h.clock.Now); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/tollgate-dev/tollgate/internal/admin"
@@ -21,6 +24,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/platform"
 	"github.com/tollgate-dev/tollgate/internal/server"
 	"github.com/tollgate-dev/tollgate/internal/store/sqlstore"
+	"github.com/tollgate-dev/tollgate/internal/upstream"
 )
 
 func serveCmd(e *env) *cobra.Command {
@@ -115,6 +119,8 @@ type app struct {
 	adminAuth *auth.AdminAuthenticator
 	svc       *governance.Service
 	health    *server.Health
+	router    *upstream.Router
+	registry  *prometheus.Registry
 }
 
 func newApp(c config.Config, st *sqlstore.Store, log *slog.Logger, now func() time.Time) (*app, error) {
@@ -126,18 +132,20 @@ func newApp(c config.Config, st *sqlstore.Store, log *slog.Logger, now func() ti
 	adminAuth := auth.NewAdminAuthenticator(st, c.Keys.AdminPrefix, c.Keys.Prefix, now)
 	svc := governance.New(st, governance.Config{KeyPrefix: c.Keys.Prefix, AdminPrefix: c.Keys.AdminPrefix,
 		RotationGrace: c.Keys.RotationGrace}, keyAuth, now)
-	models := make([]api.Model, 0, len(c.Models))
-	started := now()
-	for _, m := range c.Models {
-		models = append(models, api.Model{ID: m.ID, OwnedBy: m.OwnedBy, Created: started})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	chatSvc, router, err := newInference(c, log, reg, now)
+	if err != nil {
+		return nil, err
 	}
 	health := server.NewHealth(st)
-	handler := server.New(log, c.BasePath, health,
-		&api.Deps{Auth: keyAuth, Service: svc, Models: models, Log: log, Now: now,
-			MaxBody: c.HTTP.MaxBodyBytes, TrustProxy: c.TrustProxy},
+	handler := server.New(log, c.BasePath, health, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		&api.Deps{Auth: keyAuth, Service: svc, Chat: chatSvc, Log: log, Now: now,
+			MaxBody: c.HTTP.MaxBodyBytes, TrustProxy: c.TrustProxy, KeepAlive: c.Routing.StreamKeepAlive},
 		&admin.Deps{Service: svc, Auth: adminAuth, Log: log, Now: now,
 			MaxBody: c.HTTP.MaxBodyBytes, TrustProxy: c.TrustProxy})
-	return &app{handler: handler, keyAuth: keyAuth, adminAuth: adminAuth, svc: svc, health: health}, nil
+	return &app{handler: handler, keyAuth: keyAuth, adminAuth: adminAuth, svc: svc, health: health,
+		router: router, registry: reg}, nil
 }
 
 // bootstrapIfEmpty creates the first organization, its owner and an owner

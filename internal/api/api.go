@@ -12,17 +12,11 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/auth"
+	"github.com/tollgate-dev/tollgate/internal/chat"
 	"github.com/tollgate-dev/tollgate/internal/governance"
 	"github.com/tollgate-dev/tollgate/internal/httpjson"
 	"github.com/tollgate-dev/tollgate/internal/middleware"
 )
-
-// Model is one entry of the model catalog as the API lists it.
-type Model struct {
-	ID      string
-	OwnedBy string
-	Created time.Time
-}
 
 // KeyAuthenticator resolves an Authorization header to a key.
 type KeyAuthenticator interface {
@@ -31,13 +25,18 @@ type KeyAuthenticator interface {
 
 // Deps is what the inference API needs.
 type Deps struct {
-	Auth       KeyAuthenticator
-	Service    *governance.Service
-	Models     []Model
-	Log        *slog.Logger
-	Now        func() time.Time
-	MaxBody    int64
-	TrustProxy bool
+	Auth    KeyAuthenticator
+	Service *governance.Service
+	Chat    *chat.Service
+	Log     *slog.Logger
+	// KeepAlive is the interval of stream keep-alive comments, and how long
+	// a stream may wait for its first token before committing a 200.
+	KeepAlive time.Duration
+	// MaxChatBody bounds chat request bodies (default 16 MiB).
+	MaxChatBody int64
+	Now         func() time.Time
+	MaxBody     int64
+	TrustProxy  bool
 }
 
 type keyCtx struct{}
@@ -62,7 +61,7 @@ func (d *Deps) RequireKey(next http.Handler) http.Handler {
 	})
 }
 
-func (d *Deps) caller(r *http.Request) governance.KeyCaller {
+func (d *Deps) keyCaller(r *http.Request) governance.KeyCaller {
 	k := KeyFrom(r.Context())
 	return governance.KeyCaller{KeyID: k.ID, OrgID: k.OrgID, GroupID: k.GroupID,
 		SourceIP: middleware.ClientIP(r, d.TrustProxy)}

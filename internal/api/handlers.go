@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/tollgate-dev/tollgate/internal/catalog"
 	"github.com/tollgate-dev/tollgate/internal/httpjson"
 	"github.com/tollgate-dev/tollgate/internal/platform"
 )
@@ -14,7 +15,7 @@ type modelJSON struct {
 	OwnedBy string `json:"owned_by"`
 }
 
-func toModel(m Model) modelJSON {
+func toModel(m *catalog.Model) modelJSON {
 	return modelJSON{ID: m.ID, Object: "model", Created: m.Created.Unix(), OwnedBy: m.OwnedBy}
 }
 
@@ -23,8 +24,8 @@ func (d *Deps) listModels() http.Handler {
 		out := struct {
 			Object string      `json:"object"`
 			Data   []modelJSON `json:"data"`
-		}{Object: "list", Data: make([]modelJSON, 0, len(d.Models))}
-		for _, m := range d.Models {
+		}{Object: "list", Data: make([]modelJSON, 0, len(d.Chat.Catalog().List()))}
+		for _, m := range d.Chat.Catalog().List() {
 			out.Data = append(out.Data, toModel(m))
 		}
 		httpjson.Encode(w, http.StatusOK, out)
@@ -34,11 +35,9 @@ func (d *Deps) listModels() http.Handler {
 func (d *Deps) getModel() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
-		for _, m := range d.Models {
-			if m.ID == id {
-				httpjson.Encode(w, http.StatusOK, toModel(m))
-				return
-			}
+		if m, ok := d.Chat.Catalog().Resolve(id); ok {
+			httpjson.Encode(w, http.StatusOK, toModel(m))
+			return
 		}
 		httpjson.Error(w, r, d.Log, platform.Errorf(platform.KindNotFound,
 			"The model %q does not exist; GET /v1/models lists the models served here.", id))
@@ -75,7 +74,7 @@ func (d *Deps) generateAuthToken() http.Handler {
 		if req.TokenName != nil {
 			name = *req.TokenName
 		}
-		k, secret, err := d.Service.GenerateAuthToken(r.Context(), d.caller(r), name)
+		k, secret, err := d.Service.GenerateAuthToken(r.Context(), d.keyCaller(r), name)
 		if err != nil {
 			httpjson.Error(w, r, d.Log, err)
 			return
@@ -103,7 +102,7 @@ func (d *Deps) revokeAuthToken() http.Handler {
 			httpjson.Error(w, r, d.Log, platform.Invalid("auth_token", "auth_token is required"))
 			return
 		}
-		if _, err := d.Service.RevokeAuthToken(r.Context(), d.caller(r), *req.AuthToken); err != nil {
+		if _, err := d.Service.RevokeAuthToken(r.Context(), d.keyCaller(r), *req.AuthToken); err != nil {
 			httpjson.Error(w, r, d.Log, err)
 			return
 		}

@@ -143,6 +143,7 @@ var statusOf = map[platform.Kind]struct {
 	platform.KindRateLimited:     {http.StatusTooManyRequests, "rate_limit_error"},
 	platform.KindPaymentRequired: {http.StatusPaymentRequired, "insufficient_quota"},
 	platform.KindUnavailable:     {http.StatusServiceUnavailable, "service_unavailable"},
+	platform.KindUpstream:        {http.StatusBadGateway, "upstream_error"},
 	platform.KindInternal:        {http.StatusInternalServerError, "api_error"},
 }
 
@@ -163,6 +164,11 @@ func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 	}
 	if kind == platform.KindUnauthenticated {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tollgate"`)
+	}
+	if ra := platform.ErrorRetryAfter(err); ra > 0 {
+		// Whole seconds for every client, milliseconds for the SDKs that read them.
+		w.Header().Set("Retry-After", strconv.Itoa(int((ra+time.Second-1)/time.Second)))
+		w.Header().Set("Retry-After-Ms", strconv.FormatInt(ra.Milliseconds(), 10))
 	}
 	Encode(w, m.status, errorBody{Error: errorDetail{
 		Message: platform.ErrorMessage(err), Type: m.typ, Code: m.status, Param: platform.ErrorParam(err),

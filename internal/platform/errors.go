@@ -7,6 +7,7 @@ package platform
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an error so the edges can map it to a status code without
@@ -24,6 +25,7 @@ const (
 	KindPaymentRequired Kind = "payment_required"
 	KindTooLarge        Kind = "too_large"
 	KindUnavailable     Kind = "unavailable"
+	KindUpstream        Kind = "upstream" // an LLM upstream failed
 	KindInternal        Kind = "internal"
 )
 
@@ -34,7 +36,9 @@ type Error struct {
 	Message string
 	// Param names the request field at fault, when there is one.
 	Param string
-	Err   error
+	// RetryAfter, when set, tells the client when to try again.
+	RetryAfter time.Duration
+	Err        error
 }
 
 func (e *Error) Error() string {
@@ -81,6 +85,15 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "internal error; the server logged the details with the request id"
+}
+
+// ErrorRetryAfter returns the retry hint of err, if any.
+func ErrorRetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 // ErrorParam returns the request field at fault, if any.

@@ -56,10 +56,11 @@ func (h *Health) register(mux *http.ServeMux, log *slog.Logger) {
 	})
 }
 
-// New returns the root handler.
-func New(log *slog.Logger, basePath string, health *Health, inference *api.Deps, management *admin.Deps) http.Handler {
+// New returns the root handler. metrics serves Prometheus' /metrics.
+func New(log *slog.Logger, basePath string, health *Health, metrics http.Handler, inference *api.Deps, management *admin.Deps) http.Handler {
 	mux := http.NewServeMux()
 	health.register(mux, log)
+	mux.Handle("GET /metrics", metrics)
 	api.Register(mux, inference)
 	admin.Register(mux, management)
 	mux.Handle("/", httpjson.NotFound(log))

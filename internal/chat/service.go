@@ -1,0 +1,330 @@
+package chat
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tollgate-dev/tollgate/internal/catalog"
+	"github.com/tollgate-dev/tollgate/internal/metering"
+	"github.com/tollgate-dev/tollgate/internal/platform"
+	"github.com/tollgate-dev/tollgate/internal/tokens"
+	"github.com/tollgate-dev/tollgate/internal/upstream"
+)
+
+// Router is what the service needs of the upstream router.
+type Router interface {
+	Complete(ctx context.Context, model string, r *upstream.Request) (*upstream.Response, upstream.Attempt, error)
+	Stream(ctx context.Context, model string, r *upstream.Request) (upstream.Stream, upstream.Attempt, error)
+}
+
+// Caller identifies who a request is for, for metering.
+type Caller struct {
+	RequestID string
+	OrgID     string
+	GroupID   string
+	KeyID     string
+}
+
+// Service runs chat completions.
+type Service struct {
+	router  Router
+	catalog *catalog.Catalog
+	tokens  *tokens.Counter
+	sink    metering.Sink
+	now     func() time.Time
+}
+
+// NewService returns a chat service.
+func NewService(r Router, cat *catalog.Catalog, tc *tokens.Counter, sink metering.Sink, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{router: r, catalog: cat, tokens: tc, sink: sink, now: now}
+}
+
+// Catalog returns the model catalog requests are validated against.
+func (s *Service) Catalog() *catalog.Catalog { return s.catalog }
+
+func newCompletionID() string { return "chatcmpl-" + strings.ToLower(rand.Text()) }
+
+func (s *Service) upstreamRequest(r *Request) *upstream.Request {
+	return &upstream.Request{Messages: r.Messages, MaxTokens: r.MaxTokens, Stream: r.Stream, Options: r.Options}
+}
+
+func (s *Service) promptTokens(r *Request) int {
+	msgs := make([]tokens.Message, len(r.Messages))
+	for i, m := range r.Messages {
+		msgs[i] = tokens.Message{Role: m.Role, Name: m.Name, Text: m.Text()}
+	}
+	return s.tokens.CountChat(msgs)
+}
+
+func (s *Service) record(base metering.Record, u upstream.Usage) metering.Record {
+	base.PromptTokens, base.CompletionTokens = u.PromptTokens, u.CompletionTokens
+	base.ReasoningTokens, base.TotalTokens, base.TokensEstimated = u.ReasoningTokens, u.TotalTokens, u.Estimated
+	return base
+}
+
+// Complete runs a non-streaming completion and records its usage.
+func (s *Service) Complete(ctx context.Context, c Caller, endpoint string, r *Request) (*Completion, error) {
+	start := s.now()
+	rec := metering.Record{RequestID: c.RequestID, OrgID: c.OrgID, GroupID: c.GroupID, KeyID: c.KeyID,
+		Endpoint: endpoint, Model: r.Model.ID, StartedAt: start.UTC()}
+	resp, at, err := s.router.Complete(ctx, r.Model.ID, s.upstreamRequest(r))
+	rec.ServedBy, rec.Deployment, rec.Attempts = at.Model, at.Deployment, at.Attempts
+	if err != nil {
+		perr := toPlatform(err, r.Model.ID)
+		rec.Status, rec.Outcome, rec.Error = statusOf(perr), metering.OutcomeError, platform.ErrorMessage(perr)
+		if ctx.Err() != nil {
+			rec.Status, rec.Outcome, rec.Error = 499, metering.OutcomeAborted, "client closed the request"
+		}
+		rec.PromptTokens = s.promptTokens(r)
+		rec.TotalTokens, rec.TokensEstimated = rec.PromptTokens, true
+		rec.Latency = s.now().Sub(start)
+		s.sink.Record(context.WithoutCancel(ctx), rec)
+		return nil, perr
+	}
+	u := s.usage(r, resp.Usage, resp.Content)
+	finish := resp.FinishReason
+	if finish == "" {
+		finish = "stop"
+	}
+	out := &Completion{ID: newCompletionID(), Object: "chat.completion", Created: start.Unix(), Model: r.Model.ID,
+		Choices: []ChoiceJSON{{Index: 0, FinishReason: &finish,
+			Message: &MessageJSON{Role: "assistant", Content: resp.Content, ToolCalls: resp.ToolCalls}}},
+		Usage: usageJSON(u), Extra: resp.Extra}
+	rec = s.record(rec, u)
+	rec.Status, rec.Outcome, rec.Latency = http.StatusOK, metering.OutcomeOK, s.now().Sub(start)
+	s.sink.Record(context.WithoutCancel(ctx), rec)
+	return out, nil
+}
+
+// usage returns the upstream's usage, or Tollgate's own count when it sent
+// none.
+func (s *Service) usage(r *Request, reported *upstream.Usage, completion string) upstream.Usage {
+	if reported != nil && (reported.PromptTokens > 0 || reported.CompletionTokens > 0) {
+		u := *reported
+		if u.TotalTokens == 0 {
+			u.TotalTokens = u.PromptTokens + u.CompletionTokens
+		}
+		return u
+	}
+	u := upstream.Usage{PromptTokens: s.promptTokens(r), CompletionTokens: s.tokens.Count(completion), Estimated: true}
+	u.TotalTokens = u.PromptTokens + u.CompletionTokens
+	return u
+}
+
+func usageJSON(u upstream.Usage) *UsageJSON {
+	return &UsageJSON{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens,
+		TotalTokens: u.TotalTokens, ReasoningTokens: u.ReasoningTokens}
+}
+
+func statusOf(err error) int {
+	switch platform.ErrorKind(err) {
+	case platform.KindInvalid:
+		return http.StatusBadRequest
+	case platform.KindRateLimited:
+		return http.StatusTooManyRequests
+	case platform.KindUnavailable:
+		return http.StatusServiceUnavailable
+	case platform.KindUpstream:
+		return http.StatusBadGateway
+	}
+	return http.StatusInternalServerError
+}
+
+// toPlatform maps an upstream failure to what the client is told. Upstream
+// details (addresses, deployment names) stay in the logs.
+func toPlatform(err error, model string) error {
+	if errors.Is(err, upstream.ErrNoRoute) {
+		return &platform.Error{Kind: platform.KindUnavailable, Err: err, Message: fmt.Sprintf(
+			"Model %s has no upstream configured. An operator must add a route for it (see docs/upstreams.md).", model)}
+	}
+	if errors.Is(err, context.Canceled) {
+		return &platform.Error{Kind: platform.KindUnavailable, Err: err, Message: "request cancelled"}
+	}
+	ue, ok := upstream.AsError(err)
+	if !ok {
+		return err
+	}
+	switch {
+	case ue.Status == http.StatusTooManyRequests:
+		ra := ue.RetryAfter
+		if ra <= 0 {
+			ra = time.Second
+		}
+		return &platform.Error{Kind: platform.KindRateLimited, Err: err, RetryAfter: ra,
+			Message: fmt.Sprintf("The upstream serving %s is rate limited; retry after %s.", model, ra.Round(time.Second))}
+	case ue.Status == http.StatusServiceUnavailable && ue.Deployment == "all":
+		return &platform.Error{Kind: platform.KindUnavailable, Err: err, RetryAfter: 5 * time.Second, Message: ue.Message}
+	case ue.Status == http.StatusBadRequest || ue.Status == http.StatusUnprocessableEntity || ue.Status == http.StatusRequestEntityTooLarge:
+		return &platform.Error{Kind: platform.KindInvalid, Err: err, Message: "The upstream rejected the request: " + ue.Message}
+	case ue.Timeout:
+		return &platform.Error{Kind: platform.KindUpstream, Err: err, Message: fmt.Sprintf(
+			"The upstream serving %s timed out after every retry.", model)}
+	case ue.Status == http.StatusUnauthorized || ue.Status == http.StatusForbidden:
+		return &platform.Error{Kind: platform.KindUpstream, Err: err, Message: fmt.Sprintf(
+			"The upstream serving %s refused Tollgate's credentials; an operator must check its API key.", model)}
+	}
+	return &platform.Error{Kind: platform.KindUpstream, Err: err, Message: fmt.Sprintf(
+		"The upstream serving %s failed after every retry; try again later.", model)}
+}
+
+// StreamSession is one streamed completion. Next yields chunks; Final is the
+// closing chat.completion.done chunk; End records the usage exactly once.
+type StreamSession struct {
+	s       *Service
+	r       *Request
+	st      upstream.Stream
+	rec     metering.Record
+	id      string
+	created int64
+	start   time.Time
+
+	text     strings.Builder
+	counted  int // completion tokens counted so far, for interim usage
+	prompt   int
+	reported *upstream.Usage
+	finish   string
+	extra    map[string]json.RawMessage
+	ttft     time.Duration
+	ended    sync.Once
+}
+
+// Stream starts a streamed completion. It returns once the upstream has
+// produced its first chunk (or every deployment failed), so a failure
+// before any output can still be answered with a proper status.
+func (s *Service) Stream(ctx context.Context, c Caller, endpoint string, r *Request) (*StreamSession, error) {
+	start := s.now()
+	rec := metering.Record{RequestID: c.RequestID, OrgID: c.OrgID, GroupID: c.GroupID, KeyID: c.KeyID,
+		Endpoint: endpoint, Model: r.Model.ID, Stream: true, StartedAt: start.UTC()}
+	ur := s.upstreamRequest(r)
+	ur.Stream = true
+	st, at, err := s.router.Stream(ctx, r.Model.ID, ur)
+	rec.ServedBy, rec.Deployment, rec.Attempts = at.Model, at.Deployment, at.Attempts
+	ss := &StreamSession{s: s, r: r, rec: rec, id: newCompletionID(), created: start.Unix(), start: start,
+		prompt: s.promptTokens(r)}
+	if err != nil {
+		perr := toPlatform(err, r.Model.ID)
+		outcome, status := metering.OutcomeError, statusOf(perr)
+		if ctx.Err() != nil {
+			outcome, status = metering.OutcomeAborted, 499
+		}
+		ss.End(ctx, outcome, status, platform.ErrorMessage(perr))
+		return nil, perr
+	}
+	ss.st = st
+	return ss, nil
+}
+
+// ID is the completion's ID.
+func (ss *StreamSession) ID() string { return ss.id }
+
+func (ss *StreamSession) chunk(object string) *Completion {
+	return &Completion{ID: ss.id, Object: object, Created: ss.created, Model: ss.r.Model.ID}
+}
+
+// Next returns the next chunk to send, or io.EOF after the upstream's last.
+// A mid-stream failure returns an error to send as an error event.
+func (ss *StreamSession) Next() (*Completion, error) {
+	for {
+		c, err := ss.st.Recv()
+		if err == io.EOF {
+			return nil, io.EOF
+		}
+		if err != nil {
+			return nil, toPlatform(err, ss.r.Model.ID)
+		}
+		if c.Usage != nil {
+			ss.reported = c.Usage
+		}
+		if c.FinishReason != "" {
+			ss.finish = c.FinishReason
+		}
+		for k, v := range c.Extra {
+			if ss.extra == nil {
+				ss.extra = map[string]json.RawMessage{}
+			}
+			ss.extra[k] = v
+		}
+		if c.Content == "" && len(c.ToolCalls) == 0 {
+			continue // usage-only or empty chunks are folded into the next
+		}
+		if ss.ttft == 0 {
+			ss.ttft = ss.s.now().Sub(ss.start)
+		}
+		ss.text.WriteString(c.Content)
+		ss.counted += ss.s.tokens.Count(c.Content)
+		out := ss.chunk("chat.completion.chunk")
+		out.Choices = []ChoiceJSON{{Index: 0, Delta: &DeltaJSON{Role: "assistant", Content: c.Content, ToolCalls: c.ToolCalls}}}
+		out.Usage = ss.interimUsage()
+		out.Extra = ss.extraJSON()
+		return out, nil
+	}
+}
+
+func (ss *StreamSession) interimUsage() *UsageJSON {
+	if ss.reported != nil && ss.reported.CompletionTokens > 0 {
+		return usageJSON(*ss.reported)
+	}
+	return &UsageJSON{PromptTokens: ss.prompt, CompletionTokens: ss.counted, TotalTokens: ss.prompt + ss.counted}
+}
+
+func (ss *StreamSession) extraJSON() map[string]json.RawMessage {
+	if len(ss.extra) == 0 {
+		return nil
+	}
+	out := make(map[string]json.RawMessage, len(ss.extra))
+	for k, v := range ss.extra {
+		out[k] = v
+	}
+	return out
+}
+
+// Final returns the closing chunk: chat.completion.done with the finish
+// reason, the final usage and the upstream's extra fields.
+func (ss *StreamSession) Final() *Completion {
+	finish := ss.finish
+	if finish == "" {
+		finish = "stop"
+	}
+	out := ss.chunk("chat.completion.done")
+	out.Choices = []ChoiceJSON{{Index: 0, FinishReason: &finish, Delta: &DeltaJSON{Role: "assistant", Content: ""}}}
+	out.Usage = usageJSON(ss.finalUsage())
+	out.Extra = ss.extraJSON()
+	return out
+}
+
+func (ss *StreamSession) finalUsage() upstream.Usage {
+	return ss.s.usage(ss.r, ss.reported, ss.text.String())
+}
+
+// Cancel closes the upstream connection, which makes a Recv blocked in
+// another goroutine return. It records nothing; End must still be called.
+func (ss *StreamSession) Cancel() {
+	if ss.st != nil {
+		_ = ss.st.Close()
+	}
+}
+
+// End closes the upstream stream and records the usage, once: the tokens
+// actually streamed, with how the request ended.
+func (ss *StreamSession) End(ctx context.Context, outcome metering.Outcome, status int, reason string) {
+	ss.ended.Do(func() {
+		if ss.st != nil {
+			_ = ss.st.Close()
+		}
+		rec := ss.s.record(ss.rec, ss.finalUsage())
+		rec.Status, rec.Outcome, rec.Error = status, outcome, reason
+		rec.Latency, rec.TTFT = ss.s.now().Sub(ss.start), ss.ttft
+		ss.s.sink.Record(context.WithoutCancel(ctx), rec)
+	})
+}
