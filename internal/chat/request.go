@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/tollgate-dev/tollgate/internal/catalog"
 	"github.com/tollgate-dev/tollgate/internal/platform"
 	"github.com/tollgate-dev/tollgate/internal/upstream"
@@ -25,6 +27,9 @@ type Request struct {
 	// Options are the remaining parameters, forwarded to upstreams that
 	// understand them (unknown ones included: SDKs pass extras through).
 	Options map[string]json.RawMessage
+	// Schema is the compiled json_schema response format, if any: a
+	// non-streamed answer is validated against it.
+	Schema *jsonschema.Schema
 }
 
 // InvalidModel is the error Perplexity gives for an unknown model.
@@ -78,6 +83,11 @@ func Parse(body map[string]json.RawMessage, cat *catalog.Catalog) (*Request, err
 	if err := validateOptions(r.Options); err != nil {
 		return nil, err
 	}
+	schema, err := responseSchema(r.Options)
+	if err != nil {
+		return nil, err
+	}
+	r.Schema = schema
 	return r, nil
 }
 

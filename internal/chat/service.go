@@ -93,6 +93,15 @@ func (s *Service) Complete(ctx context.Context, c Caller, endpoint string, r *Re
 		return nil, perr
 	}
 	u := s.usage(r, resp.Usage, resp.Content)
+	if err := checkOutput(r.Schema, resp.Content); err != nil {
+		// The tokens were spent; the record says so, and the client learns why
+		// it gets no answer.
+		rec = s.record(rec, u)
+		rec.Status, rec.Outcome, rec.Error = http.StatusBadGateway, metering.OutcomeError, platform.ErrorMessage(err)
+		rec.Latency = s.now().Sub(start)
+		s.sink.Record(context.WithoutCancel(ctx), rec)
+		return nil, err
+	}
 	finish := resp.FinishReason
 	if finish == "" {
 		finish = "stop"

@@ -402,6 +402,9 @@ func (a *Anthropic) params(r *Request) (anthropic.MessageNewParams, error) {
 			return p, a.invalid("messages[%d]: role %q is not supported", i, m.Role)
 		}
 	}
+	if instr := jsonInstruction(r.Options["response_format"]); instr != "" {
+		system = append(system, instr)
+	}
 	if len(system) > 0 {
 		p.System = []anthropic.TextBlockParam{{Text: strings.Join(system, "\n\n")}}
 	}
@@ -632,4 +635,30 @@ func (a *Anthropic) options(p *anthropic.MessageNewParams, opts map[string]json.
 		}
 	}
 	return nil
+}
+
+// jsonInstruction turns an OpenAI response_format into a system instruction,
+// since the Messages API has no structured-output parameter; Tollgate then
+// validates the answer against the schema itself.
+func jsonInstruction(rf json.RawMessage) string {
+	if len(rf) == 0 {
+		return ""
+	}
+	var f struct {
+		Type       string `json:"type"`
+		JSONSchema struct {
+			Schema json.RawMessage `json:"schema"`
+		} `json:"json_schema"`
+	}
+	if json.Unmarshal(rf, &f) != nil {
+		return ""
+	}
+	switch f.Type {
+	case "json_object":
+		return "Answer with a single JSON object and nothing else: no prose, no Markdown fence."
+	case "json_schema":
+		return "Answer with a single JSON value that validates against this JSON Schema, and nothing else " +
+			"(no prose, no Markdown fence):\n" + string(f.JSONSchema.Schema)
+	}
+	return ""
 }
