@@ -2,10 +2,13 @@ package chat
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/tollgate-dev/tollgate/internal/catalog"
 	"github.com/tollgate-dev/tollgate/internal/platform"
+	"github.com/tollgate-dev/tollgate/internal/tokens"
+	"github.com/tollgate-dev/tollgate/internal/upstream"
 )
 
 func testCatalog() *catalog.Catalog {
@@ -98,4 +101,25 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse(%s) accepted a request without model or messages", body)
 		}
 	})
+}
+
+func TestContextWindow(t *testing.T) {
+	cat := catalog.New([]catalog.Model{{ID: "tiny", Kind: catalog.KindChat, ContextWindow: 50}})
+	s := NewService(nil, cat, tokens.New(), nil, nil)
+	mk := func(text string, maxTokens int) *Request {
+		m, _ := cat.Resolve("tiny")
+		content, _ := json.Marshal(text)
+		return &Request{Model: m, MaxTokens: maxTokens, Messages: []upstream.Message{{Role: "user", Content: content}}}
+	}
+	if err := s.checkContext(mk("hello", 10)); err != nil {
+		t.Fatalf("small request refused: %v", err)
+	}
+	// 60 short words: more bytes than the window but few enough tokens.
+	if err := s.checkContext(mk(strings.Repeat("a ", 20), 5)); err != nil {
+		t.Fatalf("request within the window refused: %v", err)
+	}
+	err := s.checkContext(mk(strings.Repeat("word ", 60), 10))
+	if platform.ErrorKind(err) != platform.KindInvalid || !strings.Contains(platform.ErrorMessage(err), "context window is 50") {
+		t.Fatalf("oversized request = %v", err)
+	}
 }

@@ -73,8 +73,33 @@ func (s *Service) record(base metering.Record, u upstream.Usage) metering.Record
 	return base
 }
 
+// checkContext refuses a request that cannot fit the model's context
+// window. A token is at least one byte, so the exact count is only needed
+// when the byte length says it might not fit.
+func (s *Service) checkContext(r *Request) error {
+	limit := r.Model.ContextWindow
+	if limit <= 0 {
+		return nil
+	}
+	size := r.MaxTokens
+	for _, m := range r.Messages {
+		size += len(m.Content) + len(m.Role) + 8
+	}
+	if size <= limit {
+		return nil
+	}
+	if p := s.promptTokens(r); p+r.MaxTokens > limit {
+		return platform.Invalid("messages", "This model's context window is %d tokens; the messages take about %d and max_tokens asks for %d more. Shorten the conversation or lower max_tokens.",
+			limit, p, r.MaxTokens)
+	}
+	return nil
+}
+
 // Complete runs a non-streaming completion and records its usage.
 func (s *Service) Complete(ctx context.Context, c Caller, endpoint string, r *Request) (*Completion, error) {
+	if err := s.checkContext(r); err != nil {
+		return nil, err
+	}
 	start := s.now()
 	rec := metering.Record{RequestID: c.RequestID, OrgID: c.OrgID, GroupID: c.GroupID, KeyID: c.KeyID,
 		Endpoint: endpoint, Model: r.Model.ID, StartedAt: start.UTC()}
@@ -212,6 +237,9 @@ type StreamSession struct {
 // produced its first chunk (or every deployment failed), so a failure
 // before any output can still be answered with a proper status.
 func (s *Service) Stream(ctx context.Context, c Caller, endpoint string, r *Request) (*StreamSession, error) {
+	if err := s.checkContext(r); err != nil {
+		return nil, err
+	}
 	start := s.now()
 	rec := metering.Record{RequestID: c.RequestID, OrgID: c.OrgID, GroupID: c.GroupID, KeyID: c.KeyID,
 		Endpoint: endpoint, Model: r.Model.ID, Stream: true, StartedAt: start.UTC()}
