@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -318,5 +319,32 @@ func TestChatStreamKeepAlive(t *testing.T) {
 	datas, _, comments := sseEvents(t, resp)
 	if comments < 2 || datas[len(datas)-1] != "[DONE]" {
 		t.Fatalf("comments %d, data %v: want keep-alive comments while the upstream thinks", comments, datas)
+	}
+}
+
+func TestMetricsShowBreakersAndRequests(t *testing.T) {
+	broken := upstreamtest.New(t, upstreamtest.Behaviour{FailStatus: 503})
+	h := newAPIHarnessWith(t, "sqlite", func(c *config.Config) {
+		withUpstreams(broken)(c)
+		c.Routing.BreakerFailures = 1
+	})
+	resp := h.post("/chat/completions", h.chatKey(), `{"model":"sonar","messages":[{"role":"user","content":"hi"}]}`)
+	resp.Body.Close()
+	if resp.StatusCode != 502 && resp.StatusCode != 503 {
+		t.Fatalf("failing upstream → %d, want 502 or 503", resp.StatusCode)
+	}
+	mresp, err := h.client.Get(h.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mresp.Body.Close()
+	b, _ := io.ReadAll(mresp.Body)
+	for _, want := range []string{
+		`tollgate_upstream_breaker_open{deployment="alpha/llama-alpha"} 1`,
+		`tollgate_inference_requests_total{deployment="alpha/llama-alpha",endpoint="chat.completions",model="sonar",outcome="error"} 1`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }

@@ -64,6 +64,7 @@ func newInference(c config.Config, log *slog.Logger, reg prometheus.Registerer, 
 	started := now()
 	models := make([]catalog.Model, 0, len(c.Models))
 	routes := map[string]*upstream.Route{}
+	registered := map[string]bool{}
 	for _, m := range c.Models {
 		models = append(models, catalog.Model{ID: m.ID, Aliases: m.Aliases, Kind: catalog.Kind(m.Kind),
 			OwnedBy: m.OwnedBy, ContextWindow: m.ContextWindow, DefaultMaxTokens: m.DefaultMaxTokens,
@@ -74,10 +75,24 @@ func newInference(c config.Config, log *slog.Logger, reg prometheus.Registerer, 
 			if name == "" {
 				name = m.ID
 			}
-			rt.Deployments = append(rt.Deployments, &upstream.Deployment{
+			d := &upstream.Deployment{
 				Name: r.Upstream + "/" + name, Model: name, Weight: r.Weight, Provider: providers[r.Upstream],
 				Breaker: upstream.NewBreaker(c.Routing.BreakerFailures, c.Routing.BreakerCooldown, now),
-			})
+			}
+			rt.Deployments = append(rt.Deployments, d)
+			if reg != nil && !registered[d.Name] {
+				registered[d.Name] = true
+				reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+					Name:        "tollgate_upstream_breaker_open",
+					Help:        "1 while a deployment's circuit breaker keeps it out of rotation.",
+					ConstLabels: prometheus.Labels{"deployment": d.Name},
+				}, func() float64 {
+					if d.Breaker.State() == upstream.BreakerClosed {
+						return 0
+					}
+					return 1
+				}))
+			}
 		}
 		routes[m.ID] = rt
 	}

@@ -207,6 +207,7 @@ func (r *Router) try(ctx context.Context, model string, call func(context.Contex
 	}
 	var (
 		lastErr  error
+		last     = candidate{model: model, d: &Deployment{}}
 		attempts int
 		backoff  = r.opts.Backoff
 		skipped  int
@@ -256,10 +257,11 @@ func (r *Router) try(ctx context.Context, model string, call func(context.Contex
 			return Attempt{Model: c.model, Deployment: c.d.Name, Attempts: attempts}, err
 		}
 		c.d.Breaker.Failure()
-		lastErr = err
+		lastErr, last = err, c
 	}
 	if lastErr == nil {
 		lastErr = errors.New("no deployment accepted the request")
 	}
-	return Attempt{Model: model, Attempts: attempts}, lastErr
+	// Report the last deployment tried, so the failure is attributed.
+	return Attempt{Model: last.model, Deployment: last.d.Name, Attempts: attempts}, lastErr
 }
