@@ -18,6 +18,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/internal/admin"
 	"github.com/tollgate-dev/tollgate/internal/api"
+	"github.com/tollgate-dev/tollgate/internal/async"
 	"github.com/tollgate-dev/tollgate/internal/auth"
 	"github.com/tollgate-dev/tollgate/internal/config"
 	"github.com/tollgate-dev/tollgate/internal/governance"
@@ -81,6 +82,8 @@ func serve(ctx context.Context, e *env, c config.Config) error {
 	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { auth.RunFlusher(workers, c.Keys.LastUsedFlush, log, a.keyAuth, a.adminAuth) })
+	// Async jobs still running when the workers stop go back to the queue.
+	wg.Go(func() { a.jobs.Run(workers) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -121,6 +124,7 @@ type app struct {
 	health    *server.Health
 	router    *upstream.Router
 	registry  *prometheus.Registry
+	jobs      *async.Service
 }
 
 func newApp(c config.Config, st *sqlstore.Store, log *slog.Logger, now func() time.Time) (*app, error) {
@@ -138,14 +142,16 @@ func newApp(c config.Config, st *sqlstore.Store, log *slog.Logger, now func() ti
 	if err != nil {
 		return nil, err
 	}
+	jobs := async.New(st, async.NewChatRunner(chatSvc), async.Options{Workers: c.Async.Workers, TTL: c.Async.TTL,
+		Now: now, Log: log})
 	health := server.NewHealth(st)
 	handler := server.New(log, c.BasePath, health, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		&api.Deps{Auth: keyAuth, Service: svc, Chat: chatSvc, Log: log, Now: now,
-			MaxBody: c.HTTP.MaxBodyBytes, TrustProxy: c.TrustProxy, KeepAlive: c.Routing.StreamKeepAlive},
+			MaxBody: c.HTTP.MaxBodyBytes, TrustProxy: c.TrustProxy, KeepAlive: c.Routing.StreamKeepAlive, Async: jobs},
 		&admin.Deps{Service: svc, Auth: adminAuth, Log: log, Now: now,
 			MaxBody: c.HTTP.MaxBodyBytes, TrustProxy: c.TrustProxy})
 	return &app{handler: handler, keyAuth: keyAuth, adminAuth: adminAuth, svc: svc, health: health,
-		router: router, registry: reg}, nil
+		router: router, registry: reg, jobs: jobs}, nil
 }
 
 // bootstrapIfEmpty creates the first organization, its owner and an owner

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/internal/async"
 	"github.com/tollgate-dev/tollgate/internal/auth"
 	"github.com/tollgate-dev/tollgate/internal/chat"
 	"github.com/tollgate-dev/tollgate/internal/governance"
@@ -37,6 +38,9 @@ type Deps struct {
 	Now         func() time.Time
 	MaxBody     int64
 	TrustProxy  bool
+
+	// Async stores and reads async chat completion jobs.
+	Async *async.Service
 }
 
 type keyCtx struct{}
