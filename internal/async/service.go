@@ -20,9 +20,9 @@ type Options struct {
 	Workers int
 	// TTL is how long a job and its result are kept (default 7 days).
 	TTL time.Duration
-	// Lease is how long a claim lasts without renewal (default 15s): how
-	// long a job of a process that died waits before another worker takes
-	// it. Running jobs renew it every Lease/3.
+	// Lease is how long a claim lasts without renewal (default 15s, also
+	// for values under 30ms): how long a job of a process that died waits
+	// before another worker takes it. Running jobs renew it every Lease/3.
 	Lease time.Duration
 	// Poll is how often idle workers look for jobs submitted elsewhere
 	// (another replica) or whose lease lapsed (default 1s). Jobs submitted
@@ -44,7 +44,7 @@ func (o Options) withDefaults() Options {
 	if o.TTL <= 0 {
 		o.TTL = 7 * 24 * time.Hour
 	}
-	if o.Lease <= 0 {
+	if o.Lease < 30*time.Millisecond {
 		o.Lease = 15 * time.Second
 	}
 	if o.Poll <= 0 {
