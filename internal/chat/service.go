@@ -109,7 +109,7 @@ func (s *Service) Complete(ctx context.Context, c Caller, endpoint string, r *Re
 		perr := toPlatform(err, r.Model.ID)
 		rec.Status, rec.Outcome, rec.Error = statusOf(perr), metering.OutcomeError, platform.ErrorMessage(perr)
 		if ctx.Err() != nil {
-			rec.Status, rec.Outcome, rec.Error = 499, metering.OutcomeAborted, "client closed the request"
+			rec.Status, rec.Outcome, rec.Error = 499, metering.OutcomeAborted, "cancelled before it finished (client gone or shutdown)"
 		}
 		rec.PromptTokens = s.promptTokens(r)
 		rec.TotalTokens, rec.TokensEstimated = rec.PromptTokens, true
