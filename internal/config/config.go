@@ -200,6 +200,16 @@ var envVars = []envVar{
 	{"TOLLGATE_LAST_USED_FLUSH", dur("TOLLGATE_LAST_USED_FLUSH", func(c *Config) *time.Duration { return &c.Keys.LastUsedFlush })},
 	{"TOLLGATE_MAX_BODY_BYTES", integer("TOLLGATE_MAX_BODY_BYTES", func(c *Config) *int64 { return &c.HTTP.MaxBodyBytes })},
 	{"TOLLGATE_SHUTDOWN_TIMEOUT", dur("TOLLGATE_SHUTDOWN_TIMEOUT", func(c *Config) *time.Duration { return &c.HTTP.ShutdownTimeout })},
+	{"TOLLGATE_ASYNC_WORKERS", func(c *Config, v string) error {
+		var n int64
+		if err := integer("TOLLGATE_ASYNC_WORKERS", func(*Config) *int64 { return &n })(c, v); err != nil {
+			return err
+		}
+		c.Async.Workers = int(n)
+		return nil
+	}},
+	{"TOLLGATE_ASYNC_TTL", dur("TOLLGATE_ASYNC_TTL", func(c *Config) *time.Duration { return &c.Async.TTL })},
+	{"TOLLGATE_STREAM_KEEPALIVE", dur("TOLLGATE_STREAM_KEEPALIVE", func(c *Config) *time.Duration { return &c.Routing.StreamKeepAlive })},
 	{"TOLLGATE_BOOTSTRAP_ORG", str(func(c *Config) *string { return &c.Bootstrap.OrgName })},
 	{"TOLLGATE_BOOTSTRAP_EMAIL", str(func(c *Config) *string { return &c.Bootstrap.OwnerEmail })},
 }
