@@ -161,10 +161,13 @@ func TestChatStream(t *testing.T) {
 		} else if c.ID != id {
 			t.Fatalf("chunk ids differ: %s vs %s", c.ID, id)
 		}
-		if (*c.Choices[0].Delta)["role"] != "assistant" {
+		last := i == len(datas)-2
+		if !last && (*c.Choices[0].Delta)["role"] != "assistant" {
 			t.Fatalf("delta role = %v", (*c.Choices[0].Delta)["role"])
 		}
-		last := i == len(datas)-2
+		if last && len(*c.Choices[0].Delta) != 0 {
+			t.Fatalf("closing delta = %v, want {} as OpenAI sends it", *c.Choices[0].Delta)
+		}
 		switch {
 		case last && (c.Object != "chat.completion.done" || c.Choices[0].FinishReason == nil || *c.Choices[0].FinishReason != "stop"):
 			t.Fatalf("final chunk = %s", d)

@@ -91,6 +91,13 @@ func Parse(body map[string]json.RawMessage, cat *catalog.Catalog) (*Request, err
 	return r, nil
 }
 
+// openAIStyleUsage reports whether the client asked for usage the OpenAI
+// way (stream_options), and so sums the usage objects it receives.
+func (r *Request) openAIStyleUsage() bool {
+	_, ok := r.Options["stream_options"]
+	return ok
+}
+
 func isNull(v json.RawMessage) bool { return len(v) == 0 || string(bytes.TrimSpace(v)) == "null" }
 
 // field decodes body[name] into dst with an error that names the field.

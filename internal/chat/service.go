@@ -212,6 +212,17 @@ func toPlatform(err error, model string) error {
 		"The upstream serving %s failed after every retry; try again later.", model)}
 }
 
+// midStream describes a failure after output reached the client, which is
+// never retried.
+func midStream(err error, model string) error {
+	perr := toPlatform(err, model)
+	if platform.ErrorKind(perr) == platform.KindUpstream {
+		return &platform.Error{Kind: platform.KindUpstream, Err: err, Message: fmt.Sprintf(
+			"The upstream serving %s failed mid-stream; the answer above is incomplete. Retry the request.", model)}
+	}
+	return perr
+}
+
 // StreamSession is one streamed completion. Next yields chunks; Final is the
 // closing chat.completion.done chunk; End records the usage exactly once.
 type StreamSession struct {
@@ -278,7 +289,7 @@ func (ss *StreamSession) Next() (*Completion, error) {
 			return nil, io.EOF
 		}
 		if err != nil {
-			return nil, toPlatform(err, ss.r.Model.ID)
+			return nil, midStream(err, ss.r.Model.ID)
 		}
 		if c.Usage != nil {
 			ss.reported = c.Usage
@@ -301,8 +312,14 @@ func (ss *StreamSession) Next() (*Completion, error) {
 		ss.text.WriteString(c.Content)
 		ss.counted += ss.s.tokens.Count(c.Content)
 		out := ss.chunk("chat.completion.chunk")
-		out.Choices = []ChoiceJSON{{Index: 0, Delta: &DeltaJSON{Role: "assistant", Content: c.Content, ToolCalls: c.ToolCalls}}}
-		out.Usage = ss.interimUsage()
+		content := c.Content
+		out.Choices = []ChoiceJSON{{Index: 0, Delta: &DeltaJSON{Role: "assistant", Content: &content, ToolCalls: c.ToolCalls}}}
+		if !ss.r.openAIStyleUsage() {
+			// Perplexity's clients take the last cumulative usage seen; OpenAI's
+			// (which ask with stream_options) add up every usage they get, so
+			// they get it once, at the end.
+			out.Usage = ss.interimUsage()
+		}
 		out.Extra = ss.extraJSON()
 		return out, nil
 	}
@@ -334,7 +351,7 @@ func (ss *StreamSession) Final() *Completion {
 		finish = "stop"
 	}
 	out := ss.chunk("chat.completion.done")
-	out.Choices = []ChoiceJSON{{Index: 0, FinishReason: &finish, Delta: &DeltaJSON{Role: "assistant", Content: ""}}}
+	out.Choices = []ChoiceJSON{{Index: 0, FinishReason: &finish, Delta: &DeltaJSON{}}}
 	out.Usage = usageJSON(ss.finalUsage())
 	out.Extra = ss.extraJSON()
 	return out

@@ -26,10 +26,12 @@ type MessageJSON struct {
 	ToolCalls json.RawMessage `json:"tool_calls,omitempty"`
 }
 
-// DeltaJSON is a streamed increment of an assistant message.
+// DeltaJSON is a streamed increment of an assistant message. The closing
+// chunk's delta is empty ({}), as OpenAI sends it, which is what clients
+// that wait for the end of content (openai-go's accumulator) look for.
 type DeltaJSON struct {
-	Role      string          `json:"role"`
-	Content   string          `json:"content"`
+	Role      string          `json:"role,omitempty"`
+	Content   *string         `json:"content,omitempty"`
 	ToolCalls json.RawMessage `json:"tool_calls,omitempty"`
 }
 

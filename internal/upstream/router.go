@@ -256,7 +256,11 @@ func (r *Router) try(ctx context.Context, model string, call func(context.Contex
 			c.d.Breaker.Success()
 			return Attempt{Model: c.model, Deployment: c.d.Name, Attempts: attempts}, err
 		}
-		c.d.Breaker.Failure()
+		if ue.Status != http.StatusTooManyRequests {
+			// A rate-limited deployment is busy, not broken: try another, but
+			// keep it in rotation.
+			c.d.Breaker.Failure()
+		}
 		lastErr, last = err, c
 	}
 	if lastErr == nil {

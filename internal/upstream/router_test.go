@@ -168,3 +168,20 @@ func TestRouterNoRoute(t *testing.T) {
 		t.Fatalf("err = %v, want ErrNoRoute", err)
 	}
 }
+
+func TestRouterRateLimitsDoNotTripBreaker(t *testing.T) {
+	c := &clock{t: time.Unix(0, 0)}
+	busy := upstreamtest.New(t, upstreamtest.Behaviour{FailStatus: 429})
+	r := upstream.NewRouter(map[string]*upstream.Route{
+		"m": {Deployments: []*upstream.Deployment{deployment("busy", busy, 1, c.now)}},
+	}, upstream.RouterOptions{Retries: 0})
+	for range 10 {
+		_, _, err := r.Complete(context.Background(), "m", &upstream.Request{Messages: msg("hi")})
+		if ue, ok := upstream.AsError(err); !ok || ue.Status != 429 {
+			t.Fatalf("err = %v, want the upstream's 429", err)
+		}
+	}
+	if st := r.Breakers()["busy"]; st != upstream.BreakerClosed {
+		t.Fatalf("breaker %s after 429s; a busy deployment is not a broken one", st)
+	}
+}
