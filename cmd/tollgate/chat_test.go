@@ -351,3 +351,18 @@ func TestMetricsShowBreakersAndRequests(t *testing.T) {
 		}
 	}
 }
+
+func TestChatPassesPerplexityUsageExtras(t *testing.T) {
+	fake := upstreamtest.New(t, upstreamtest.Behaviour{Reply: "cited", UsageExtra: map[string]any{
+		"num_search_queries": 2, "search_context_size": "medium", "citation_tokens": 40,
+		"cost": map[string]any{"total_cost": 0.01}, // Tollgate prices requests itself
+	}})
+	h := newAPIHarnessWith(t, "sqlite", withUpstreams(fake))
+	u := h.must(200, "POST", "/chat/completions", h.chatKey(), `{"model":"sonar","messages":[{"role":"user","content":"q"}]}`)["usage"].(map[string]any)
+	if u["num_search_queries"] != float64(2) || u["search_context_size"] != "medium" || u["citation_tokens"] != float64(40) {
+		t.Fatalf("usage = %v: Perplexity's extras were dropped", u)
+	}
+	if _, ok := u["cost"]; ok {
+		t.Fatalf("usage = %v: the upstream's cost leaked through", u)
+	}
+}

@@ -158,7 +158,7 @@ func (s *Service) usage(r *Request, reported *upstream.Usage, completion string)
 
 func usageJSON(u upstream.Usage) *UsageJSON {
 	return &UsageJSON{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens,
-		TotalTokens: u.TotalTokens, ReasoningTokens: u.ReasoningTokens}
+		TotalTokens: u.TotalTokens, ReasoningTokens: u.ReasoningTokens, Extra: u.Extra}
 }
 
 func statusOf(err error) int {

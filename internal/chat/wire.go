@@ -1,9 +1,6 @@
 package chat
 
-import (
-	"encoding/json"
-	"maps"
-)
+import "encoding/json"
 
 // The wire shapes follow the "Recommendations for a wire-compatible Go
 // server" of the Perplexity API notes: message.role is always "assistant"
@@ -17,6 +14,32 @@ type UsageJSON struct {
 	CompletionTokens int `json:"completion_tokens"`
 	TotalTokens      int `json:"total_tokens"`
 	ReasoningTokens  int `json:"reasoning_tokens,omitempty"`
+	// Extra carries Perplexity's usage extras from a Perplexity upstream.
+	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// MarshalJSON merges Extra into the object.
+func (u UsageJSON) MarshalJSON() ([]byte, error) {
+	type plain UsageJSON
+	return mergeExtra(plain(u), u.Extra)
+}
+
+// mergeExtra marshals v and adds the extra fields it does not have itself.
+func mergeExtra(v any, extra map[string]json.RawMessage) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil || len(extra) == 0 {
+		return b, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	for k, x := range extra {
+		if _, own := m[k]; !own {
+			m[k] = x
+		}
+	}
+	return json.Marshal(m)
 }
 
 // MessageJSON is an assistant message.
@@ -61,20 +84,7 @@ type Completion struct {
 // MarshalJSON merges Extra into the object.
 func (c Completion) MarshalJSON() ([]byte, error) {
 	type plain Completion
-	b, err := json.Marshal(plain(c))
-	if err != nil || len(c.Extra) == 0 {
-		return b, err
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	extra := maps.Clone(c.Extra)
-	for k := range m {
-		delete(extra, k) // our own fields win
-	}
-	maps.Copy(m, extra)
-	return json.Marshal(m)
+	return mergeExtra(plain(c), c.Extra)
 }
 
 // UnmarshalJSON keeps unknown top-level fields in Extra, so a stored

@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -765,7 +766,7 @@ func TestAnthropicComplete(t *testing.T) {
 			if string(got.ToolCalls) != string(tt.want.ToolCalls) {
 				t.Errorf("tool calls:\n got %s\nwant %s", got.ToolCalls, tt.want.ToolCalls)
 			}
-			if got.Usage == nil || *got.Usage != *tt.want.Usage {
+			if got.Usage == nil || !reflect.DeepEqual(*got.Usage, *tt.want.Usage) {
 				t.Errorf("usage = %+v, want %+v", got.Usage, tt.want.Usage)
 			}
 		})
@@ -904,7 +905,7 @@ func TestAnthropicStream(t *testing.T) {
 			if last.FinishReason != tt.finish {
 				t.Errorf("finish reason = %q, want %q", last.FinishReason, tt.finish)
 			}
-			if last.Usage == nil || *last.Usage != tt.usage {
+			if last.Usage == nil || !reflect.DeepEqual(*last.Usage, tt.usage) {
 				t.Errorf("usage = %+v, want %+v", last.Usage, tt.usage)
 			}
 		})

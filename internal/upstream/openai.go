@@ -205,6 +205,36 @@ func (u *wireUsage) usage() *Usage {
 	return out
 }
 
+// usageExtras keeps the Perplexity usage fields clients read; cost is left
+// out because Tollgate prices requests itself.
+func usageExtras(u *Usage, all map[string]json.RawMessage) *Usage {
+	if u == nil || all["usage"] == nil {
+		return u
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(all["usage"], &m) != nil {
+		return u
+	}
+	for _, k := range []string{"citation_tokens", "num_search_queries", "search_context_size"} {
+		v, ok := m[k]
+		if !ok || string(v) == "null" {
+			continue
+		}
+		if k == "search_context_size" {
+			// The AI SDK rejects any other value.
+			var s string
+			if json.Unmarshal(v, &s) != nil || (s != "low" && s != "medium" && s != "high") {
+				continue
+			}
+		}
+		if u.Extra == nil {
+			u.Extra = map[string]json.RawMessage{}
+		}
+		u.Extra[k] = v
+	}
+	return u
+}
+
 // knownTop are the top-level response fields Tollgate writes itself; the
 // rest (citations, search_results, …) pass through as Extra.
 var knownTop = map[string]bool{"id": true, "object": true, "created": true, "model": true, "choices": true,
@@ -250,7 +280,7 @@ func (o *OpenAI) Complete(ctx context.Context, r *Request) (*Response, error) {
 			Message: "upstream answered 2xx without a chat completion body"}
 	}
 	c := w.Choices[0]
-	out := &Response{ID: w.ID, Usage: w.Usage.usage(), Extra: extras(all)}
+	out := &Response{ID: w.ID, Usage: usageExtras(w.Usage.usage(), all), Extra: extras(all)}
 	if c.Message != nil {
 		if c.Message.Content != nil {
 			out.Content = *c.Message.Content
@@ -329,7 +359,7 @@ func (s *sseStream) Recv() (Chunk, error) {
 		if err := json.Unmarshal([]byte(data), &w); err != nil {
 			return Chunk{}, &Error{Deployment: s.o.cfg.Name, Status: http.StatusBadGateway, Message: err.Error()}
 		}
-		c := Chunk{Usage: w.Usage.usage(), Extra: extras(all)}
+		c := Chunk{Usage: usageExtras(w.Usage.usage(), all), Extra: extras(all)}
 		if len(w.Choices) > 0 {
 			ch := w.Choices[0]
 			if ch.Delta != nil {

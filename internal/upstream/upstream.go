@@ -76,6 +76,9 @@ type Usage struct {
 	TotalTokens      int  `json:"total_tokens"`
 	ReasoningTokens  int  `json:"reasoning_tokens,omitempty"`
 	Estimated        bool `json:"-"`
+	// Extra holds Perplexity's usage extras (citation_tokens,
+	// num_search_queries, search_context_size) when an upstream sent them.
+	Extra map[string]json.RawMessage `json:"-"`
 }
 
 // Response is a finished, non-streamed completion.

@@ -37,6 +37,8 @@ type Behaviour struct {
 	FailMidStream int
 	// Extra top-level fields added to responses (Perplexity's citations…).
 	Extra map[string]any
+	// UsageExtra fields added to usage (Perplexity's num_search_queries…).
+	UsageExtra map[string]any
 }
 
 // Server is a running fake upstream.
@@ -148,6 +150,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	words := strings.SplitAfter(reply, " ")
 	usage := map[string]any{"prompt_tokens": prompt, "completion_tokens": len(words), "total_tokens": prompt + len(words)}
+	for k, v := range b.UsageExtra {
+		usage[k] = v
+	}
 	id := fmt.Sprintf("chatcmpl-fake%d", n)
 	if stream, _ := req["stream"].(bool); stream {
 		s.stream(w, r, b, id, model, words, usage, req)
