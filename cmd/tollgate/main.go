@@ -69,6 +69,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		groupsCmd(e),
 		keysCmd(e),
 		versionCmd(e),
+		benchCmd(e),
 	)
 	err := root.ExecuteContext(ctx)
 	if err != nil && isCobraUsage(err) {
