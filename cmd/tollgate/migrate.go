@@ -9,6 +9,16 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/store/sqlstore"
 )
 
+// openForMigrations opens the configured database without migrating it,
+// since looking at and applying migrations is the caller's job.
+func openForMigrations(cmd *cobra.Command, e *env, f *serverFlags) (*sqlstore.Store, error) {
+	c, err := f.load(e)
+	if err != nil {
+		return nil, err
+	}
+	return sqlstore.Open(cmd.Context(), c.DatabaseTarget())
+}
+
 func migrateCmd(e *env) *cobra.Command {
 	var f serverFlags
 	cmd := &cobra.Command{
@@ -16,11 +26,7 @@ func migrateCmd(e *env) *cobra.Command {
 		Short: "Apply pending database migrations (serve also does this at start)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := f.load(e)
-			if err != nil {
-				return err
-			}
-			st, err := sqlstore.Open(cmd.Context(), c.DatabaseTarget())
+			st, err := openForMigrations(cmd, e, &f)
 			if err != nil {
 				return err
 			}
@@ -59,11 +65,7 @@ func migrateCmd(e *env) *cobra.Command {
 		Short: "List migrations and whether each is applied",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := sf.load(e)
-			if err != nil {
-				return err
-			}
-			st, err := sqlstore.Open(cmd.Context(), c.DatabaseTarget())
+			st, err := openForMigrations(cmd, e, &sf)
 			if err != nil {
 				return err
 			}

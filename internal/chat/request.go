@@ -30,6 +30,9 @@ type Request struct {
 	// Schema is the compiled json_schema response format, if any: a
 	// non-streamed answer is validated against it.
 	Schema *jsonschema.Schema
+	// promptTokens caches the prompt's token count; 0 until counted (a
+	// chat prompt always costs a few tokens of framing).
+	promptTokens int
 }
 
 // InvalidModel is the error Perplexity gives for an unknown model.

@@ -59,12 +59,19 @@ func (s *Service) upstreamRequest(r *Request) *upstream.Request {
 	return &upstream.Request{Messages: r.Messages, MaxTokens: r.MaxTokens, Stream: r.Stream, Options: r.Options}
 }
 
+// promptTokens counts the prompt once per request (the count is kept on
+// the request): only when the context-window check, an upstream without
+// usage or an interim stream chunk needs it.
 func (s *Service) promptTokens(r *Request) int {
+	if r.promptTokens > 0 {
+		return r.promptTokens
+	}
 	msgs := make([]tokens.Message, len(r.Messages))
 	for i, m := range r.Messages {
 		msgs[i] = tokens.Message{Role: m.Role, Name: m.Name, Text: m.Text()}
 	}
-	return s.tokens.CountChat(msgs)
+	r.promptTokens = s.tokens.CountChat(msgs)
+	return r.promptTokens
 }
 
 func (s *Service) record(base metering.Record, u upstream.Usage) metering.Record {
@@ -236,7 +243,6 @@ type StreamSession struct {
 
 	text     strings.Builder
 	counted  int // completion tokens counted so far, for interim usage
-	prompt   int
 	reported *upstream.Usage
 	finish   string
 	extra    map[string]json.RawMessage
@@ -258,8 +264,7 @@ func (s *Service) Stream(ctx context.Context, c Caller, endpoint string, r *Requ
 	ur.Stream = true
 	st, at, err := s.router.Stream(ctx, r.Model.ID, ur)
 	rec.ServedBy, rec.Deployment, rec.Attempts = at.Model, at.Deployment, at.Attempts
-	ss := &StreamSession{s: s, r: r, rec: rec, id: newCompletionID(), created: start.Unix(), start: start,
-		prompt: s.promptTokens(r)}
+	ss := &StreamSession{s: s, r: r, rec: rec, id: newCompletionID(), created: start.Unix(), start: start}
 	if err != nil {
 		perr := toPlatform(err, r.Model.ID)
 		outcome, status := metering.OutcomeError, statusOf(perr)
@@ -329,7 +334,8 @@ func (ss *StreamSession) interimUsage() *UsageJSON {
 	if ss.reported != nil && ss.reported.CompletionTokens > 0 {
 		return usageJSON(*ss.reported)
 	}
-	return &UsageJSON{PromptTokens: ss.prompt, CompletionTokens: ss.counted, TotalTokens: ss.prompt + ss.counted}
+	prompt := ss.s.promptTokens(ss.r)
+	return &UsageJSON{PromptTokens: prompt, CompletionTokens: ss.counted, TotalTokens: prompt + ss.counted}
 }
 
 func (ss *StreamSession) extraJSON() map[string]json.RawMessage {

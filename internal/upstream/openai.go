@@ -255,9 +255,30 @@ func extras(raw map[string]json.RawMessage) map[string]json.RawMessage {
 }
 
 type wireResponse struct {
-	ID      string       `json:"id"`
-	Choices []wireChoice `json:"choices"`
-	Usage   *wireUsage   `json:"usage"`
+	ID      string
+	Choices []wireChoice
+	Usage   *wireUsage
+}
+
+// decodeFields reads the fields Tollgate uses from an already split
+// response or chunk, so a body is scanned once rather than once for these
+// and once more for the extras.
+func decodeFields(all map[string]json.RawMessage) (w wireResponse, err error) {
+	if v := all["id"]; v != nil {
+		if err = json.Unmarshal(v, &w.ID); err != nil {
+			return w, err
+		}
+	}
+	if v := all["choices"]; v != nil {
+		if err = json.Unmarshal(v, &w.Choices); err != nil {
+			return w, err
+		}
+	}
+	if v := all["usage"]; v != nil && string(v) != "null" {
+		w.Usage = new(wireUsage)
+		err = json.Unmarshal(v, w.Usage)
+	}
+	return w, err
 }
 
 // Complete sends a non-streaming request.
@@ -273,9 +294,13 @@ func (o *OpenAI) Complete(ctx context.Context, r *Request) (*Response, error) {
 	if err != nil {
 		return nil, o.transportError(ctx, err)
 	}
-	var w wireResponse
 	var all map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &w); err != nil || json.Unmarshal(raw, &all) != nil || len(w.Choices) == 0 {
+	err = json.Unmarshal(raw, &all)
+	var w wireResponse
+	if err == nil {
+		w, err = decodeFields(all)
+	}
+	if err != nil || len(w.Choices) == 0 {
 		return nil, &Error{Deployment: o.cfg.Name, Status: http.StatusBadGateway,
 			Message: "upstream answered 2xx without a chat completion body"}
 	}
@@ -355,8 +380,8 @@ func (s *sseStream) Recv() (Chunk, error) {
 			return Chunk{}, &Error{Deployment: s.o.cfg.Name, Status: http.StatusBadGateway,
 				Message: "upstream failed mid-stream: " + detail.Message}
 		}
-		var w wireResponse
-		if err := json.Unmarshal([]byte(data), &w); err != nil {
+		w, err := decodeFields(all)
+		if err != nil {
 			return Chunk{}, &Error{Deployment: s.o.cfg.Name, Status: http.StatusBadGateway, Message: err.Error()}
 		}
 		c := Chunk{Usage: usageExtras(w.Usage.usage(), all), Extra: extras(all)}
