@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tollgate-dev/tollgate/internal/pricing"
 )
 
 // Outcome says how a request ended.
@@ -38,9 +40,16 @@ type Record struct {
 	CompletionTokens int
 	ReasoningTokens  int
 	TotalTokens      int
+	CitationTokens   int
+	SearchQueries    int
+	ContextSize      pricing.ContextSize
 	// TokensEstimated is set when Tollgate counted the tokens itself because
 	// the upstream reported none.
 	TokensEstimated bool
+
+	// Cost is what the request is billed, priced by the price version
+	// Cost.PriceID in effect when it started.
+	Cost pricing.Cost
 
 	Status    int // the HTTP status the client got (200 for a stream that failed midway)
 	Outcome   Outcome
