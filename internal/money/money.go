@@ -80,8 +80,13 @@ func Decimal(m Micros) string {
 	return strings.TrimSuffix(s, ".")
 }
 
-// MarshalJSON writes m as an exact JSON number of dollars.
-func (m Micros) MarshalJSON() ([]byte, error) { return []byte(Decimal(m)), nil }
+// Dollars is an amount that goes on the wire as a JSON number of dollars,
+// exactly (Perplexity's usage.cost fields). Inside Tollgate amounts are
+// Micros, which encode as integers.
+type Dollars Micros
+
+// MarshalJSON writes d as an exact JSON number of dollars.
+func (d Dollars) MarshalJSON() ([]byte, error) { return []byte(Decimal(Micros(d))), nil }
 
 // Parse reads a dollar amount as people type it: "12", "12.5", "$0.000001",
 // "-3.25". More than six decimals, or more than Max, is an error: an

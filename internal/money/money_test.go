@@ -84,7 +84,7 @@ func TestCheckedArithmetic(t *testing.T) {
 }
 
 func TestJSONIsAnExactNumber(t *testing.T) {
-	b, err := json.Marshal(map[string]Micros{"a": 60, "b": 24_150, "c": 0})
+	b, err := json.Marshal(map[string]Dollars{"a": 60, "b": 24_150, "c": 0})
 	if err != nil || string(b) != `{"a":0.00006,"b":0.02415,"c":0}` {
 		t.Fatalf("json = %s, %v", b, err)
 	}

@@ -115,14 +115,34 @@ type Usage struct {
 
 // Cost is a priced request, component by component.
 type Cost struct {
-	PriceID   string       `json:"-"`
-	Input     money.Micros `json:"input_tokens_cost"`
-	Output    money.Micros `json:"output_tokens_cost"`
-	Reasoning money.Micros `json:"reasoning_tokens_cost"`
-	Citation  money.Micros `json:"citation_tokens_cost"`
-	Search    money.Micros `json:"search_queries_cost"`
-	Request   money.Micros `json:"request_cost"`
-	Total     money.Micros `json:"total_cost"`
+	PriceID   string
+	Input     money.Micros
+	Output    money.Micros
+	Reasoning money.Micros
+	Citation  money.Micros
+	Search    money.Micros
+	Request   money.Micros
+	Total     money.Micros
+}
+
+// CostJSON is usage.cost as Perplexity writes it: USD numbers. Tollgate
+// always writes every field (zero where nothing was charged), so a client
+// summing total_cost never meets a null.
+type CostJSON struct {
+	Input     money.Dollars `json:"input_tokens_cost"`
+	Output    money.Dollars `json:"output_tokens_cost"`
+	Request   money.Dollars `json:"request_cost"`
+	Citation  money.Dollars `json:"citation_tokens_cost"`
+	Reasoning money.Dollars `json:"reasoning_tokens_cost"`
+	Search    money.Dollars `json:"search_queries_cost"`
+	Total     money.Dollars `json:"total_cost"`
+}
+
+// JSON returns c in Perplexity's wire shape.
+func (c Cost) JSON() *CostJSON {
+	return &CostJSON{Input: money.Dollars(c.Input), Output: money.Dollars(c.Output), Request: money.Dollars(c.Request),
+		Citation: money.Dollars(c.Citation), Reasoning: money.Dollars(c.Reasoning), Search: money.Dollars(c.Search),
+		Total: money.Dollars(c.Total)}
 }
 
 // Compute prices u at p.
