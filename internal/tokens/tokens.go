@@ -13,27 +13,32 @@ import (
 	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
 )
 
-// Counter counts tokens. The vocabulary loads on first use (about 0.2 s).
-type Counter struct {
-	once sync.Once
-	enc  *tiktoken.Tiktoken
-	err  error
-}
+// Counter counts tokens. The vocabulary loads on first use (about 0.2 s)
+// and is shared by every Counter in the process.
+type Counter struct{}
 
 // New returns a Counter.
 func New() *Counter { return &Counter{} }
 
+// The encoding is process-wide: tiktoken-go's loader setting is a package
+// variable, so two Counters loading at once would race on it.
+var (
+	sharedOnce sync.Once
+	sharedEnc  *tiktoken.Tiktoken
+	sharedErr  error
+)
+
 func (c *Counter) load() error {
-	c.once.Do(func() {
+	sharedOnce.Do(func() {
 		// The offline loader reads the embedded vocabulary instead of
-		// fetching it; tiktoken-go only offers a package-level setting.
+		// fetching it.
 		tiktoken.SetBpeLoader(tiktoken_loader.NewOfflineLoader())
-		c.enc, c.err = tiktoken.GetEncoding("cl100k_base")
-		if c.err != nil {
-			c.err = fmt.Errorf("load tokenizer: %w", c.err)
+		sharedEnc, sharedErr = tiktoken.GetEncoding("cl100k_base")
+		if sharedErr != nil {
+			sharedErr = fmt.Errorf("load tokenizer: %w", sharedErr)
 		}
 	})
-	return c.err
+	return sharedErr
 }
 
 // Count returns the number of tokens in text, or a rough estimate (one
@@ -45,7 +50,7 @@ func (c *Counter) Count(text string) int {
 	if c.load() != nil {
 		return (len(text) + 3) / 4
 	}
-	return len(c.enc.EncodeOrdinary(text))
+	return len(sharedEnc.EncodeOrdinary(text))
 }
 
 // Message is what CountChat needs of a message.

@@ -19,3 +19,13 @@ func TestPostgres(t *testing.T) {
 		return harness(s)
 	})
 }
+
+// TestPostgresBilling runs the billing suite on PostgreSQL, with a
+// database of its own for every subtest; replicas are further pools on it.
+func TestPostgresBilling(t *testing.T) {
+	pgtest.AdminURL(t)
+	storetest.RunBilling(t, func(t *testing.T) storetest.BillingHarness {
+		url := pgtest.URL(t)
+		return billingHarness(openStore(t, url), url)
+	})
+}

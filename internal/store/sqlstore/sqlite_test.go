@@ -17,3 +17,12 @@ func TestSQLite(t *testing.T) {
 		return harness(s)
 	})
 }
+
+// TestSQLiteBilling runs the billing suite on SQLite files, one per
+// subtest; replicas are further pools on the same file.
+func TestSQLiteBilling(t *testing.T) {
+	storetest.RunBilling(t, func(t *testing.T) storetest.BillingHarness {
+		path := filepath.Join(t.TempDir(), "tollgate.db")
+		return billingHarness(openStore(t, path), path)
+	})
+}
