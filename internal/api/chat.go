@@ -57,8 +57,15 @@ func (d *Deps) chatCompletions() http.Handler {
 			}
 			return
 		}
+		copyHeaders(w.Header(), out.Headers)
 		httpjson.Encode(w, http.StatusOK, out)
 	})
+}
+
+func copyHeaders(dst, src http.Header) {
+	for k, v := range src {
+		dst[k] = v
+	}
 }
 
 // sse writes server-sent events: data lines only, keep-alives as comments.
@@ -153,12 +160,13 @@ func (d *Deps) stream(w http.ResponseWriter, r *http.Request, req *chat.Request)
 			_ = out.raw(": keep-alive\n\n")
 		case <-ctx.Done():
 			if st := <-begun; st.ss != nil {
-				st.ss.End(ctx, metering.OutcomeAborted, 499, "client disconnected")
+				_ = st.ss.End(ctx, metering.OutcomeAborted, 499, "client disconnected")
 			}
 			return
 		}
 	}
 	if !committed {
+		copyHeaders(w.Header(), ss.Headers())
 		out.commit()
 	}
 
@@ -181,24 +189,28 @@ func (d *Deps) stream(w http.ResponseWriter, r *http.Request, req *chat.Request)
 				break
 			}
 		}
-		ss.End(ctx, metering.OutcomeAborted, 499, reason)
+		_ = ss.End(ctx, metering.OutcomeAborted, 499, reason)
 	}
 	for {
 		select {
 		case n := <-chunks:
 			switch {
 			case errors.Is(n.err, io.EOF):
+				// The usage is durable (and priced, for the final chunk) before
+				// the client gets its last byte.
+				if err := ss.End(ctx, metering.OutcomeOK, http.StatusOK, ""); err != nil {
+					_ = out.errorEvent(err)
+					return
+				}
 				if err := out.data(ss.Final()); err != nil {
-					ss.End(ctx, metering.OutcomeAborted, 499, "client disconnected")
 					return
 				}
 				_ = out.raw("data: [DONE]\n\n")
-				ss.End(ctx, metering.OutcomeOK, http.StatusOK, "")
 				return
 			case n.err != nil:
 				d.Log.WarnContext(ctx, "stream failed midway", "request_id", httpjson.RequestID(ctx), "err", n.err)
 				_ = out.errorEvent(n.err)
-				ss.End(ctx, metering.OutcomeError, http.StatusOK, platform.ErrorMessage(n.err))
+				_ = ss.End(ctx, metering.OutcomeError, http.StatusOK, platform.ErrorMessage(n.err))
 				return
 			}
 			if err := out.data(n.c); err != nil {

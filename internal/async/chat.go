@@ -36,7 +36,13 @@ func (r *ChatRunner) Run(ctx context.Context, j *Job) (json.RawMessage, error) {
 		return nil, err
 	}
 	req.Stream = false
-	out, err := r.chat.Complete(ctx, chat.Caller{RequestID: j.ID, OrgID: j.OrgID, GroupID: j.GroupID, KeyID: j.KeyID},
+	// Each attempt is its own metered request: an attempt cut short by a
+	// crash never settled, and its reservation lapses on its own.
+	rid := j.ID
+	if j.Attempts > 1 {
+		rid = fmt.Sprintf("%s.%d", j.ID, j.Attempts)
+	}
+	out, err := r.chat.Complete(ctx, chat.Caller{RequestID: rid, OrgID: j.OrgID, GroupID: j.GroupID, KeyID: j.KeyID},
 		Endpoint, req)
 	if err != nil {
 		return nil, err

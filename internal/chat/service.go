@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/catalog"
+	"github.com/tollgate-dev/tollgate/internal/gate"
 	"github.com/tollgate-dev/tollgate/internal/metering"
 	"github.com/tollgate-dev/tollgate/internal/platform"
+	"github.com/tollgate-dev/tollgate/internal/pricing"
 	"github.com/tollgate-dev/tollgate/internal/tokens"
 	"github.com/tollgate-dev/tollgate/internal/upstream"
 )
@@ -39,8 +41,15 @@ type Service struct {
 	catalog *catalog.Catalog
 	tokens  *tokens.Counter
 	sink    metering.Sink
+	gate    *gate.Gate
 	now     func() time.Time
 }
+
+// SetGate makes every request pass the gate: limits, caps and credits
+// before the call, a durable priced usage record after. Without a gate
+// requests are only logged (the package's tests, tollgate bench's bare
+// runs).
+func (s *Service) SetGate(g *gate.Gate) { s.gate = g }
 
 // NewService returns a chat service.
 func NewService(r Router, cat *catalog.Catalog, tc *tokens.Counter, sink metering.Sink, now func() time.Time) *Service {
@@ -77,6 +86,7 @@ func (s *Service) promptTokens(r *Request) int {
 func (s *Service) record(base metering.Record, u upstream.Usage) metering.Record {
 	base.PromptTokens, base.CompletionTokens = u.PromptTokens, u.CompletionTokens
 	base.ReasoningTokens, base.TotalTokens, base.TokensEstimated = u.ReasoningTokens, u.TotalTokens, u.Estimated
+	base.CitationTokens, base.SearchQueries = extraInt(u.Extra, "citation_tokens"), extraInt(u.Extra, "num_search_queries")
 	return base
 }
 
@@ -102,9 +112,72 @@ func (s *Service) checkContext(r *Request) error {
 	return nil
 }
 
+// admit passes the request through the gate; the ticket is nil when
+// there is no gate.
+func (s *Service) admit(ctx context.Context, c Caller, r *Request) (*gate.Ticket, error) {
+	if s.gate == nil {
+		return nil, nil
+	}
+	size, err := contextSize(r)
+	if err != nil {
+		return nil, err
+	}
+	maxOut := r.MaxTokens
+	if maxOut <= 0 {
+		maxOut = r.Model.MaxOutputTokens
+	}
+	if maxOut <= 0 && r.Model.ContextWindow > 0 {
+		maxOut = r.Model.ContextWindow - s.promptTokens(r)
+	}
+	return s.gate.Admit(ctx, gate.Admission{RequestID: c.RequestID, OrgID: c.OrgID, GroupID: c.GroupID, KeyID: c.KeyID,
+		Model: r.Model.ID, PromptTokens: int64(s.promptTokens(r)), MaxOutputTokens: int64(max(maxOut, 0)), ContextSize: size})
+}
+
+// contextSize reads web_search_options.search_context_size.
+func contextSize(r *Request) (pricing.ContextSize, error) {
+	raw, ok := r.Options["web_search_options"]
+	if !ok {
+		return pricing.ContextLow, nil
+	}
+	var o struct {
+		Size *string `json:"search_context_size"`
+	}
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return "", platform.Invalid("web_search_options", "web_search_options must be an object")
+	}
+	if o.Size == nil {
+		return pricing.ContextLow, nil
+	}
+	return pricing.ParseContextSize(*o.Size)
+}
+
+// finish settles the ticket (making the record durable and priced) and
+// logs the record. An error means the usage could not be recorded.
+func (s *Service) finish(ctx context.Context, t *gate.Ticket, rec *metering.Record) error {
+	var err error
+	if t != nil {
+		err = t.Settle(context.WithoutCancel(ctx), rec)
+	}
+	s.sink.Record(context.WithoutCancel(ctx), *rec)
+	return err
+}
+
+// extraInt reads an integer usage extra (citation_tokens, …).
+func extraInt(extra map[string]json.RawMessage, k string) int {
+	var n int
+	if v, ok := extra[k]; ok {
+		_ = json.Unmarshal(v, &n)
+	}
+	return max(n, 0)
+}
+
 // Complete runs a non-streaming completion and records its usage.
 func (s *Service) Complete(ctx context.Context, c Caller, endpoint string, r *Request) (*Completion, error) {
 	if err := s.checkContext(r); err != nil {
+		return nil, err
+	}
+	t, err := s.admit(ctx, c, r)
+	if err != nil {
 		return nil, err
 	}
 	start := s.now()
@@ -121,7 +194,9 @@ func (s *Service) Complete(ctx context.Context, c Caller, endpoint string, r *Re
 		rec.PromptTokens = s.promptTokens(r)
 		rec.TotalTokens, rec.TokensEstimated = rec.PromptTokens, true
 		rec.Latency = s.now().Sub(start)
-		s.sink.Record(context.WithoutCancel(ctx), rec)
+		if err := s.finish(ctx, t, &rec); err != nil {
+			return nil, err
+		}
 		return nil, perr
 	}
 	u := s.usage(r, resp.Usage, resp.Content)
@@ -131,7 +206,9 @@ func (s *Service) Complete(ctx context.Context, c Caller, endpoint string, r *Re
 		rec = s.record(rec, u)
 		rec.Status, rec.Outcome, rec.Error = http.StatusBadGateway, metering.OutcomeError, platform.ErrorMessage(err)
 		rec.Latency = s.now().Sub(start)
-		s.sink.Record(context.WithoutCancel(ctx), rec)
+		if ferr := s.finish(ctx, t, &rec); ferr != nil {
+			return nil, ferr
+		}
 		return nil, err
 	}
 	finish := resp.FinishReason
@@ -144,7 +221,13 @@ func (s *Service) Complete(ctx context.Context, c Caller, endpoint string, r *Re
 		Usage: usageJSON(u), Extra: resp.Extra}
 	rec = s.record(rec, u)
 	rec.Status, rec.Outcome, rec.Latency = http.StatusOK, metering.OutcomeOK, s.now().Sub(start)
-	s.sink.Record(context.WithoutCancel(ctx), rec)
+	if err := s.finish(ctx, t, &rec); err != nil {
+		return nil, err
+	}
+	if t != nil {
+		out.Usage.Cost = rec.Cost.JSON()
+		out.Headers = t.Headers()
+	}
 	return out, nil
 }
 
@@ -247,7 +330,18 @@ type StreamSession struct {
 	finish   string
 	extra    map[string]json.RawMessage
 	ttft     time.Duration
+	ticket   *gate.Ticket
+	cost     *pricing.CostJSON
 	ended    sync.Once
+	endErr   error
+}
+
+// Headers are the x-ratelimit-* headers to send with the stream.
+func (ss *StreamSession) Headers() http.Header {
+	if ss.ticket == nil {
+		return nil
+	}
+	return ss.ticket.Headers()
 }
 
 // Stream starts a streamed completion. It returns once the upstream has
@@ -257,6 +351,10 @@ func (s *Service) Stream(ctx context.Context, c Caller, endpoint string, r *Requ
 	if err := s.checkContext(r); err != nil {
 		return nil, err
 	}
+	t, err := s.admit(ctx, c, r)
+	if err != nil {
+		return nil, err
+	}
 	start := s.now()
 	rec := metering.Record{RequestID: c.RequestID, OrgID: c.OrgID, GroupID: c.GroupID, KeyID: c.KeyID,
 		Endpoint: endpoint, Model: r.Model.ID, Stream: true, StartedAt: start.UTC()}
@@ -264,14 +362,16 @@ func (s *Service) Stream(ctx context.Context, c Caller, endpoint string, r *Requ
 	ur.Stream = true
 	st, at, err := s.router.Stream(ctx, r.Model.ID, ur)
 	rec.ServedBy, rec.Deployment, rec.Attempts = at.Model, at.Deployment, at.Attempts
-	ss := &StreamSession{s: s, r: r, rec: rec, id: newCompletionID(), created: start.Unix(), start: start}
+	ss := &StreamSession{s: s, r: r, rec: rec, id: newCompletionID(), created: start.Unix(), start: start, ticket: t}
 	if err != nil {
 		perr := toPlatform(err, r.Model.ID)
 		outcome, status := metering.OutcomeError, statusOf(perr)
 		if ctx.Err() != nil {
 			outcome, status = metering.OutcomeAborted, 499
 		}
-		ss.End(ctx, outcome, status, platform.ErrorMessage(perr))
+		if ferr := ss.End(ctx, outcome, status, platform.ErrorMessage(perr)); ferr != nil {
+			return nil, ferr
+		}
 		return nil, perr
 	}
 	ss.st = st
@@ -359,6 +459,7 @@ func (ss *StreamSession) Final() *Completion {
 	out := ss.chunk("chat.completion.done")
 	out.Choices = []ChoiceJSON{{Index: 0, FinishReason: &finish, Delta: &DeltaJSON{}}}
 	out.Usage = usageJSON(ss.finalUsage())
+	out.Usage.Cost = ss.cost
 	out.Extra = ss.extraJSON()
 	return out
 }
@@ -376,8 +477,10 @@ func (ss *StreamSession) Cancel() {
 }
 
 // End closes the upstream stream and records the usage, once: the tokens
-// actually streamed, with how the request ended.
-func (ss *StreamSession) End(ctx context.Context, outcome metering.Outcome, status int, reason string) {
+// actually streamed, with how the request ended. Call it before sending
+// Final: it prices the request, and the record is durable when it returns.
+// An error means the usage could not be recorded.
+func (ss *StreamSession) End(ctx context.Context, outcome metering.Outcome, status int, reason string) error {
 	ss.ended.Do(func() {
 		if ss.st != nil {
 			_ = ss.st.Close()
@@ -385,6 +488,10 @@ func (ss *StreamSession) End(ctx context.Context, outcome metering.Outcome, stat
 		rec := ss.s.record(ss.rec, ss.finalUsage())
 		rec.Status, rec.Outcome, rec.Error = status, outcome, reason
 		rec.Latency, rec.TTFT = ss.s.now().Sub(ss.start), ss.ttft
-		ss.s.sink.Record(context.WithoutCancel(ctx), rec)
+		ss.endErr = ss.s.finish(ctx, ss.ticket, &rec)
+		if ss.ticket != nil {
+			ss.cost = rec.Cost.JSON()
+		}
 	})
+	return ss.endErr
 }

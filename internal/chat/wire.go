@@ -1,6 +1,11 @@
 package chat
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/tollgate-dev/tollgate/internal/pricing"
+)
 
 // The wire shapes follow the "Recommendations for a wire-compatible Go
 // server" of the Perplexity API notes: message.role is always "assistant"
@@ -14,6 +19,8 @@ type UsageJSON struct {
 	CompletionTokens int `json:"completion_tokens"`
 	TotalTokens      int `json:"total_tokens"`
 	ReasoningTokens  int `json:"reasoning_tokens,omitempty"`
+	// Cost is what Tollgate billed, in Perplexity's shape.
+	Cost *pricing.CostJSON `json:"cost,omitempty"`
 	// Extra carries Perplexity's usage extras from a Perplexity upstream.
 	Extra map[string]json.RawMessage `json:"-"`
 }
@@ -79,6 +86,8 @@ type Completion struct {
 	// search_results, images, related_questions); they are merged into the
 	// top level.
 	Extra map[string]json.RawMessage `json:"-"`
+	// Headers are response headers (x-ratelimit-*), not part of the body.
+	Headers http.Header `json:"-"`
 }
 
 // MarshalJSON merges Extra into the object.

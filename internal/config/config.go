@@ -43,6 +43,9 @@ type Config struct {
 	Upstreams []UpstreamConfig `yaml:"upstreams"`
 	Routing   RoutingConfig    `yaml:"routing"`
 	Async     AsyncConfig      `yaml:"async"`
+	Limits    LimitsConfig     `yaml:"limits"`
+	Redis     RedisConfig      `yaml:"redis"`
+	Billing   BillingConfig    `yaml:"billing"`
 }
 
 // LogConfig selects the log level and format.
@@ -94,7 +97,9 @@ func Default() Config {
 		Models:    defaultModels(),
 		Routing: RoutingConfig{Retries: 2, Backoff: 200 * time.Millisecond, BreakerFailures: 5,
 			BreakerCooldown: 30 * time.Second, StreamKeepAlive: 10 * time.Second},
-		Async: AsyncConfig{Workers: 4, TTL: 7 * 24 * time.Hour},
+		Async:   AsyncConfig{Workers: 4, TTL: 7 * 24 * time.Hour},
+		Limits:  defaultLimits(),
+		Billing: defaultBilling(),
 	}
 }
 
@@ -210,6 +215,16 @@ var envVars = []envVar{
 	}},
 	{"TOLLGATE_ASYNC_TTL", dur("TOLLGATE_ASYNC_TTL", func(c *Config) *time.Duration { return &c.Async.TTL })},
 	{"TOLLGATE_STREAM_KEEPALIVE", dur("TOLLGATE_STREAM_KEEPALIVE", func(c *Config) *time.Duration { return &c.Routing.StreamKeepAlive })},
+	{"TOLLGATE_LIMITS_BACKEND", str(func(c *Config) *string { return &c.Limits.Backend })},
+	{"TOLLGATE_REDIS_URL", str(func(c *Config) *string { return &c.Redis.URL })},
+	{"TOLLGATE_REQUIRE_CREDITS", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("TOLLGATE_REQUIRE_CREDITS: %q is not true or false", v)
+		}
+		c.Billing.RequireCredits = b
+		return nil
+	}},
 	{"TOLLGATE_BOOTSTRAP_ORG", str(func(c *Config) *string { return &c.Bootstrap.OrgName })},
 	{"TOLLGATE_BOOTSTRAP_EMAIL", str(func(c *Config) *string { return &c.Bootstrap.OwnerEmail })},
 }
@@ -306,6 +321,7 @@ func (c *Config) Validate() error {
 		bad("bootstrap.org_name", "must not be empty")
 	}
 	c.validateInference(bad)
+	c.validateBilling(bad)
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration:\n  %s", strings.Join(errs, "\n  "))
 	}

@@ -162,6 +162,12 @@ func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) 
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path,
 			"request_id", RequestID(r.Context()), "err", err)
 	}
+	var he interface{ ResponseHeaders() http.Header }
+	if errors.As(err, &he) {
+		for k, v := range he.ResponseHeaders() {
+			w.Header()[k] = v
+		}
+	}
 	if kind == platform.KindUnauthenticated {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tollgate"`)
 	}

@@ -17,13 +17,16 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/platform"
 )
 
-// RequestID gives every request an ID (X-Request-ID), reusing a sane one
-// sent by the client or a proxy, so logs and support tickets can meet.
+// RequestID gives every request a fresh ID (X-Request-ID). It is never
+// taken from the client: usage is recorded once per request ID, so a
+// client that could pick it could replay one and go unbilled. A sane ID
+// the client or a proxy sent is echoed as X-Client-Request-ID (as OpenAI
+// does) and logged beside ours, so logs and support tickets still meet.
 func RequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-ID")
-		if !validRequestID(id) {
-			id = "req_" + strings.ToLower(rand.Text())
+		id := "req_" + strings.ToLower(rand.Text())
+		if sent := r.Header.Get("X-Request-ID"); validRequestID(sent) {
+			w.Header().Set("X-Client-Request-ID", sent)
 		}
 		w.Header().Set("X-Request-ID", id)
 		next.ServeHTTP(w, r.WithContext(httpjson.WithRequestID(r.Context(), id)))
