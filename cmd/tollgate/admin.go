@@ -25,7 +25,7 @@ func adminCmd(e *env) *cobra.Command {
 			"URL directly, so they work with the server stopped and without any token. Run them\n" +
 			"as the operator who owns the data.",
 	}
-	cmd.AddCommand(adminOrgsCmd(e), adminCreateOrgCmd(e), adminCreateTokenCmd(e), adminSetPasswordCmd(e))
+	cmd.AddCommand(adminOrgsCmd(e), adminCreateOrgCmd(e), adminCreateTokenCmd(e), adminSetPasswordCmd(e), adminSetPriceCmd(e))
 	return cmd
 }
 

@@ -76,6 +76,10 @@ func newAPIHarnessWith(t *testing.T, backend string, edit func(*config.Config)) 
 	t.Helper()
 	ctx := context.Background()
 	c := config.Default()
+	// Tests that are not about limits or money run unmetered by either;
+	// the billing tests turn both back on through edit.
+	c.Billing.RequireCredits = false
+	c.Limits.TierRPM = map[string][]int64{"*": {0, 0, 0, 0, 0, 0}}
 	if edit != nil {
 		edit(&c)
 	}
@@ -107,6 +111,7 @@ func newAPIHarnessWith(t *testing.T, backend string, edit func(*config.Config)) 
 	if h.app, err = newApp(c, st, log, h.clock.Now); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(h.app.close)
 	b, err := h.app.svc.CreateOrg(ctx, platform.SystemActor("test"), "Acme", "owner@acme.test")
 	if err != nil {
 		t.Fatal(err)

@@ -405,19 +405,8 @@ func TestAsyncExpiryAndPaging(t *testing.T) {
 // `kill -9` of the server completes after a restart on the same data. It
 // builds the real binary and runs it as a child process.
 func TestAsyncSurvivesKill(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the tollgate binary")
-	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go tool on PATH to build the binary")
-	}
+	bin := buildTollgate(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "tollgate")
-	build := exec.Command(goTool, "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 
 	fake := upstreamtest.New(t, upstreamtest.Behaviour{Reply: "slow", Delay: 10 * time.Minute})
 	cfg := filepath.Join(dir, "tollgate.yaml")
@@ -430,6 +419,7 @@ routing: {retries: 0, backoff: 10ms}
 models:
   - {id: sonar, kind: search, owned_by: tollgate, routes: [{upstream: fake, model: llama, weight: 1}]}
 async: {workers: 2}
+billing: {require_credits: false}
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -20,9 +20,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tollgate-dev/tollgate/internal/auth"
+	"github.com/tollgate-dev/tollgate/internal/billing"
 	"github.com/tollgate-dev/tollgate/internal/config"
 	"github.com/tollgate-dev/tollgate/internal/loadgen"
+	"github.com/tollgate-dev/tollgate/internal/money"
 	"github.com/tollgate-dev/tollgate/internal/platform"
+	"github.com/tollgate-dev/tollgate/internal/store/sqlstore"
 )
 
 // The acceptance target of the inference path (issue 3), for non-streaming
@@ -218,12 +221,23 @@ func startBenchTargets(ctx context.Context, stream bool) (_ *loadgen.Upstream, _
 	if err != nil {
 		return nil, nil, stop, err
 	}
-	tg, key, stopTollgate, err := startBenchTollgate(ctx, fakeURL+"/v1")
+	tg, key, stopTollgate, err := startBenchTollgate(ctx, fakeURL+"/v1", true)
 	if err != nil {
 		return nil, nil, stop, err
 	}
 	stops = append(stops, stopTollgate)
 	tgURL, err := serve("tollgate", tg)
+	if err != nil {
+		return nil, nil, stop, err
+	}
+	// The same wiring without the gate: what limits, reservations and
+	// durable metering cost, measured side by side.
+	bare, bareKey, stopBare, err := startBenchTollgate(ctx, fakeURL+"/v1", false)
+	if err != nil {
+		return nil, nil, stop, err
+	}
+	stops = append(stops, stopBare)
+	bareURL, err := serve("tollgate-unmetered", bare)
 	if err != nil {
 		return nil, nil, stop, err
 	}
@@ -244,6 +258,7 @@ func startBenchTargets(ctx context.Context, stream bool) (_ *loadgen.Upstream, _
 	return fake, []*benchTarget{
 		target("direct", fakeURL, "gpt-4o-mini", "sk-client-dummy"),
 		target("proxy", proxyURL, "gpt-4o-mini", "sk-client-dummy"),
+		target("tollgate-unmetered", bareURL, "sonar", bareKey),
 		target("tollgate", tgURL, "sonar", key),
 	}, stop, nil
 }
@@ -251,8 +266,11 @@ func startBenchTargets(ctx context.Context, stream bool) (_ *loadgen.Upstream, _
 // startBenchTollgate wires a real Tollgate as serve does (temporary SQLite,
 // access log and metering logging to io.Discard through the normal
 // handler, last-used flusher) with model "sonar" routed to the upstream,
-// and creates an organization, a group and an API key.
-func startBenchTollgate(ctx context.Context, upstreamBase string) (http.Handler, string, func(), error) {
+// and creates an organization, a group and an API key. Metered, the
+// organization has credits and limits at key, group and org scope far
+// above the load (every check runs, none refuses); unmetered, the gate is
+// off.
+func startBenchTollgate(ctx context.Context, upstreamBase string, metered bool) (http.Handler, string, func(), error) {
 	dir, err := os.MkdirTemp("", "tollgate-bench-")
 	if err != nil {
 		return nil, "", nil, err
@@ -292,14 +310,22 @@ func startBenchTollgate(ctx context.Context, upstreamBase string) (http.Handler,
 	if err != nil {
 		return fail(err)
 	}
-	_, secret, err := a.svc.CreateKey(ctx, owner, g.ID, "bench", nil)
+	k, secret, err := a.svc.CreateKey(ctx, owner, g.ID, "bench", nil)
 	if err != nil {
 		return fail(err)
+	}
+	if metered {
+		if err := meterBench(ctx, st, owner, g.ID, k.ID); err != nil {
+			a.close()
+			return fail(err)
+		}
+	} else {
+		a.chat.SetGate(nil)
 	}
 	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { auth.RunFlusher(workers, c.Keys.LastUsedFlush, lg, a.keyAuth, a.adminAuth) })
-	return a.handler, secret, func() { stopWorkers(); wg.Wait(); cleanup() }, nil
+	return a.handler, secret, func() { stopWorkers(); wg.Wait(); a.close(); cleanup() }, nil
 }
 
 // loadAverage is the machine's 1, 5 and 15 minute load averages, or "" when
@@ -402,7 +428,8 @@ func newBenchReport(f benchFlags, targets []*benchTarget, loadBefore, loadAfter 
 			r.MaxThroughput = append(r.MaxThroughput, benchPhase{Target: t.name, Summary: s})
 		}
 	}
-	for _, p := range [][2]string{{"tollgate", "direct"}, {"tollgate", "proxy"}, {"proxy", "direct"}} {
+	for _, p := range [][2]string{{"tollgate", "direct"}, {"tollgate", "proxy"}, {"proxy", "direct"},
+		{"tollgate", "tollgate-unmetered"}, {"tollgate-unmetered", "direct"}} {
 		a := benchAdded{Target: p[0], Over: p[1]}
 		if f.rate > 0 {
 			d := loadgen.Compare(rate[p[0]], rate[p[1]])
@@ -535,4 +562,21 @@ func minMax(v []float64) (lo, hi float64) {
 		}
 	}
 	return lo, hi
+}
+
+// meterBench funds the bench organization and sets limits on every scope,
+// high enough never to refuse.
+func meterBench(ctx context.Context, st *sqlstore.Store, owner platform.Principal, groupID, keyID string) error {
+	if _, err := st.Post(ctx, &billing.Transaction{OrgID: owner.OrgID, Kind: billing.KindTopUp,
+		Amount: 1_000_000 * money.PerDollar, Reference: "bench"}, owner.Actor); err != nil {
+		return err
+	}
+	for _, sc := range []billing.Scope{{Kind: billing.ScopeOrg, ID: owner.OrgID}, {Kind: billing.ScopeGroup, ID: groupID}, {Kind: billing.ScopeKey, ID: keyID}} {
+		if _, err := st.SetLimit(ctx, &billing.Limit{OrgID: owner.OrgID, Scope: sc, RPM: billing.MaxRPM, TPM: billing.MaxTPM}, owner.Actor); err != nil {
+			return err
+		}
+	}
+	_, err := st.SetCap(ctx, &billing.Cap{OrgID: owner.OrgID, Scope: billing.Scope{Kind: billing.ScopeGroup, ID: groupID},
+		Monthly: 1_000_000 * money.PerDollar}, owner.Actor)
+	return err
 }

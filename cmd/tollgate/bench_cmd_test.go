@@ -42,10 +42,10 @@ func TestBenchCommand(t *testing.T) {
 			if rep.Mode != wantMode || rep.Rate != 200 || rep.Rounds != 2 || rep.Machine.GOMAXPROCS < 1 || rep.Method == "" {
 				t.Errorf("header = %+v", rep)
 			}
-			if len(rep.FixedRate) != 3 || len(rep.MaxThroughput) != 3 || len(rep.Added) != 3 {
-				t.Fatalf("phases: %d fixed-rate, %d max, %d added; want 3 each", len(rep.FixedRate), len(rep.MaxThroughput), len(rep.Added))
+			if len(rep.FixedRate) != 4 || len(rep.MaxThroughput) != 4 || len(rep.Added) != 5 {
+				t.Fatalf("phases: %d fixed-rate, %d max, %d added; want 4, 4, 5", len(rep.FixedRate), len(rep.MaxThroughput), len(rep.Added))
 			}
-			for i, want := range []string{"direct", "proxy", "tollgate"} {
+			for i, want := range []string{"direct", "proxy", "tollgate-unmetered", "tollgate"} {
 				p := rep.FixedRate[i]
 				if p.Target != want || rep.MaxThroughput[i].Target != want {
 					t.Errorf("target %d = %q / %q, want %q", i, p.Target, rep.MaxThroughput[i].Target, want)

@@ -32,6 +32,7 @@ func BenchmarkHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer a.close()
 	boot, err := a.svc.CreateOrg(ctx, platform.SystemActor("bench"), "Bench", "bench@example.test")
 	if err != nil {
 		b.Fatal(err)

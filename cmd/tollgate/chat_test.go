@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -362,7 +363,12 @@ func TestChatPassesPerplexityUsageExtras(t *testing.T) {
 	if u["num_search_queries"] != float64(2) || u["search_context_size"] != "medium" || u["citation_tokens"] != float64(40) {
 		t.Fatalf("usage = %v: Perplexity's extras were dropped", u)
 	}
-	if _, ok := u["cost"]; ok {
-		t.Fatalf("usage = %v: the upstream's cost leaked through", u)
+	// The cost is Tollgate's own price of the usage (sonar: $1/1M tokens
+	// each way, $5 per 1K requests at the requested low context size), not
+	// the upstream's.
+	cost, _ := u["cost"].(map[string]any)
+	want := (u["prompt_tokens"].(float64) + u["completion_tokens"].(float64) + 5000) / 1e6
+	if got, _ := cost["total_cost"].(float64); cost == nil || math.Abs(got-want) > 1e-12 || cost["request_cost"] != 0.005 {
+		t.Fatalf("usage = %v: want Tollgate's cost %.6f, not the upstream's", u, want)
 	}
 }

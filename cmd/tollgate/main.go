@@ -68,6 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		adminCmd(e),
 		groupsCmd(e),
 		keysCmd(e),
+		usageCmd(e), billingCmd(e), limitsCmd(e), pricesCmd(e),
 		versionCmd(e),
 		benchCmd(e),
 	)

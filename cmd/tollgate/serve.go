@@ -20,7 +20,10 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/api"
 	"github.com/tollgate-dev/tollgate/internal/async"
 	"github.com/tollgate-dev/tollgate/internal/auth"
+	"github.com/tollgate-dev/tollgate/internal/billing"
+	"github.com/tollgate-dev/tollgate/internal/chat"
 	"github.com/tollgate-dev/tollgate/internal/config"
+	"github.com/tollgate-dev/tollgate/internal/gate"
 	"github.com/tollgate-dev/tollgate/internal/governance"
 	"github.com/tollgate-dev/tollgate/internal/platform"
 	"github.com/tollgate-dev/tollgate/internal/server"
@@ -84,6 +87,7 @@ func serve(ctx context.Context, e *env, c config.Config) error {
 	wg.Go(func() { auth.RunFlusher(workers, c.Keys.LastUsedFlush, log, a.keyAuth, a.adminAuth) })
 	// Async jobs still running when the workers stop go back to the queue.
 	wg.Go(func() { a.jobs.Run(workers) })
+	wg.Go(func() { a.gate.Run(workers, c.Billing.UsageRetention, c.Billing.MinuteRollupRetention) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -110,6 +114,7 @@ func serve(ctx context.Context, e *env, c config.Config) error {
 	}
 	stopWorkers()
 	wg.Wait()
+	a.close()
 	log.Info("stopped")
 	return err
 }
@@ -125,6 +130,17 @@ type app struct {
 	router    *upstream.Router
 	registry  *prometheus.Registry
 	jobs      *async.Service
+	gate      *gate.Gate
+	chat      *chat.Service
+	// closeLimiter closes the limiter's Redis connection, if any.
+	closeLimiter func() error
+}
+
+// close flushes queued usage and releases connections, after the HTTP
+// server and the workers have stopped.
+func (a *app) close() {
+	a.gate.Close()
+	_ = a.closeLimiter()
 }
 
 func newApp(c config.Config, st *sqlstore.Store, log *slog.Logger, now func() time.Time) (*app, error) {
@@ -142,16 +158,26 @@ func newApp(c config.Config, st *sqlstore.Store, log *slog.Logger, now func() ti
 	if err != nil {
 		return nil, err
 	}
+	lim, closeLimiter, err := newLimiter(c, log, now)
+	if err != nil {
+		return nil, err
+	}
+	g, err := newGate(context.Background(), c, st, lim, log, now)
+	if err != nil {
+		_ = closeLimiter()
+		return nil, err
+	}
+	chatSvc.SetGate(g)
 	jobs := async.New(st, async.NewChatRunner(chatSvc), async.Options{Workers: c.Async.Workers, TTL: c.Async.TTL,
 		Now: now, Log: log})
 	health := server.NewHealth(st)
 	handler := server.New(log, c.BasePath, health, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		&api.Deps{Auth: keyAuth, Service: svc, Chat: chatSvc, Log: log, Now: now,
 			MaxBody: c.HTTP.MaxBodyBytes, TrustProxy: c.TrustProxy, KeepAlive: c.Routing.StreamKeepAlive, Async: jobs},
-		&admin.Deps{Service: svc, Auth: adminAuth, Log: log, Now: now,
+		&admin.Deps{Service: svc, Billing: billing.NewService(st, nil, now), Auth: adminAuth, Log: log, Now: now,
 			MaxBody: c.HTTP.MaxBodyBytes, TrustProxy: c.TrustProxy})
 	return &app{handler: handler, keyAuth: keyAuth, adminAuth: adminAuth, svc: svc, health: health,
-		router: router, registry: reg, jobs: jobs}, nil
+		router: router, registry: reg, jobs: jobs, gate: g, chat: chatSvc, closeLimiter: closeLimiter}, nil
 }
 
 // bootstrapIfEmpty creates the first organization, its owner and an owner
@@ -187,7 +213,8 @@ func printBootstrap(e *env, b *governance.Bootstrap, headline string) {
 	fmt.Fprintf(w, "  Admin token:   %s\n\n", b.TokenSecret)
 	fmt.Fprintf(w, "Use the admin token with the CLI:\n\n")
 	fmt.Fprintf(w, "  export TOLLGATE_ADMIN_TOKEN=%s\n", b.TokenSecret)
-	fmt.Fprintf(w, "  tollgate groups create my-app\n\n")
+	fmt.Fprintf(w, "  tollgate groups create my-app\n")
+	fmt.Fprintf(w, "  tollgate billing topup 50      # credits are prepaid: requests are refused (402) at zero\n\n")
 	fmt.Fprintf(w, "Lost it? `tollgate admin create-token` issues a new one offline.\n\n")
 }
 

@@ -1,7 +1,8 @@
 // Package admin serves Tollgate's management API under /api/v1: the
-// organization, members, API groups, API keys, admin tokens and the audit
-// log, authenticated by admin tokens. Every rule is enforced by package
-// governance; this package only translates HTTP to calls and back.
+// organization, members, API groups, API keys, admin tokens, the audit log,
+// and usage, billing, spend caps, rate limits and prices, authenticated by
+// admin tokens. Every rule is enforced by packages governance and billing;
+// this package only translates HTTP to calls and back.
 package admin
 
 import (
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/internal/billing"
 	"github.com/tollgate-dev/tollgate/internal/governance"
 	"github.com/tollgate-dev/tollgate/internal/httpjson"
 	"github.com/tollgate-dev/tollgate/internal/middleware"
@@ -24,7 +26,10 @@ type Authenticator interface {
 
 // Deps is what the management API needs.
 type Deps struct {
-	Service    *governance.Service
+	Service *governance.Service
+	// Billing serves usage, the ledger, caps, limits and prices; nil
+	// answers those routes with 503.
+	Billing    *billing.Service
 	Auth       Authenticator
 	Log        *slog.Logger
 	Now        func() time.Time

@@ -9,13 +9,16 @@ package admin
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"log/slog"
+	"maps"
 	"math"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -31,6 +34,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tollgate-dev/tollgate/internal/auth"
+	"github.com/tollgate-dev/tollgate/internal/billing"
 	"github.com/tollgate-dev/tollgate/internal/governance"
 	"github.com/tollgate-dev/tollgate/internal/keys"
 	"github.com/tollgate-dev/tollgate/internal/platform"
@@ -770,6 +774,12 @@ type oaResult struct {
 // send makes one request. body is nil (no body), a string (sent as is) or
 // anything else (sent as JSON). want is the expected status.
 func (c *oaClient) send(token, method, target string, body any, want int) oaResult {
+	c.t.Helper()
+	return c.sendWith(token, method, target, nil, body, want)
+}
+
+// sendWith is send with extra request headers.
+func (c *oaClient) sendWith(token, method, target string, hdr http.Header, body any, want int) oaResult {
 	t := c.t
 	t.Helper()
 	var rd *bytes.Reader
@@ -791,6 +801,9 @@ func (c *oaClient) send(token, method, target string, body any, want int) oaResu
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, vs := range hdr {
+		req.Header[k] = vs
 	}
 	_, pattern := c.mux.Handler(req)
 	rec := httptest.NewRecorder()
@@ -822,11 +835,28 @@ func (c *oaClient) send(token, method, target string, body any, want int) oaResu
 		t.Errorf("%s: status %d is not documented for %s; body %s", name, rec.Code, o.ID, rec.Body)
 		return res
 	}
-	schema, hasBody := oaDig(resp, "content", "application/json", "schema").(map[string]any)
-	if !hasBody {
+	content := oaMap(resp["content"])
+	if len(content) == 0 {
 		if rec.Body.Len() != 0 {
 			t.Errorf("%s: documented without a body, got %s", name, rec.Body)
 		}
+		return res
+	}
+	// A response documented with several media types (JSON or CSV) must
+	// come back as one of them; CSV must parse.
+	if mt, _, _ := mime.ParseMediaType(rec.Header().Get("Content-Type")); mt != "application/json" {
+		if _, ok := content[mt]; !ok || mt == "" {
+			t.Errorf("%s: Content-Type %q is not documented for status %d", name, rec.Header().Get("Content-Type"), rec.Code)
+		} else if mt == "text/csv" {
+			if _, err := csv.NewReader(bytes.NewReader(rec.Body.Bytes())).ReadAll(); err != nil {
+				t.Errorf("%s: body is not CSV: %v: %s", name, err, rec.Body)
+			}
+		}
+		return res
+	}
+	schema, hasBody := oaDig(content, "application/json", "schema").(map[string]any)
+	if !hasBody {
+		t.Errorf("%s: answered JSON, documented only as %v", name, slices.Collect(maps.Keys(content)))
 		return res
 	}
 	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
@@ -914,7 +944,7 @@ func TestOpenAPIContract(t *testing.T) {
 	const maxBody = 4096
 	spec := oaLoad(t)
 	c := &oaClient{t: t, spec: spec, seen: map[string]map[string]bool{},
-		mux: oaMux(&Deps{Service: svc, Auth: auth.NewAdminAuthenticator(st, keys.DefaultAdminPrefix, keys.DefaultKeyPrefix, now),
+		mux: oaMux(&Deps{Service: svc, Billing: billing.NewService(st, nil, now), Auth: auth.NewAdminAuthenticator(st, keys.DefaultAdminPrefix, keys.DefaultKeyPrefix, now),
 			Log: slog.New(slog.DiscardHandler), Now: now, MaxBody: maxBody})}
 	owner := boot.TokenSecret
 
@@ -1063,6 +1093,8 @@ func TestOpenAPIContract(t *testing.T) {
 	for _, bad := range []string{"limit=0", "limit=1001", "since=yesterday", "until=2026-13-01"} {
 		c.send(owner, "GET", "/api/v1/audit?"+bad, nil, 400)
 	}
+
+	oaBillingContract(t, c, st, oaOrg{id: boot.Org.ID, owner: owner, tokens: tokens, group: grp, key: key})
 
 	// Every documented status of every operation occurred.
 	for _, o := range ops {

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"net/http"
 
+	"github.com/tollgate-dev/tollgate/internal/billing"
 	"github.com/tollgate-dev/tollgate/internal/httpjson"
 )
 
@@ -48,6 +49,26 @@ func Register(mux *http.ServeMux, d *Deps) {
 	mux.Handle("POST /api/v1/admin-tokens/{id}/revoke", d.authed(d.revokeToken))
 
 	mux.Handle("GET /api/v1/audit", d.authed(d.listAudit))
+
+	mux.Handle("GET /api/v1/usage", d.authed(d.getUsage))
+	mux.Handle("GET /api/v1/usage/records/{request_id}", d.authed(d.getUsageRecord))
+
+	mux.Handle("GET /api/v1/billing/balance", d.authed(d.getBalance))
+	mux.Handle("PATCH /api/v1/billing/settings", d.authed(d.updateBillingSettings))
+	mux.Handle("GET /api/v1/billing/ledger", d.authed(d.listLedger))
+	mux.Handle("POST /api/v1/billing/topups", d.authed(d.postTransaction(billing.KindTopUp)))
+	mux.Handle("POST /api/v1/billing/grants", d.authed(d.postTransaction(billing.KindGrant)))
+	mux.Handle("POST /api/v1/billing/refunds", d.authed(d.postTransaction(billing.KindRefund)))
+	mux.Handle("POST /api/v1/billing/adjustments", d.authed(d.postTransaction(billing.KindAdjustment)))
+	mux.Handle("GET /api/v1/billing/statements/{month}", d.authed(d.getStatement))
+	mux.Handle("GET /api/v1/billing/caps", d.authed(d.listCaps))
+	mux.Handle("PUT /api/v1/billing/caps/{scope}/{scope_id}", d.authed(d.setCap))
+	mux.Handle("DELETE /api/v1/billing/caps/{scope}/{scope_id}", d.authed(d.deleteCap))
+
+	mux.Handle("GET /api/v1/limits", d.authed(d.listLimits))
+	mux.Handle("PUT /api/v1/limits/{scope}/{scope_id}", d.authed(d.setLimit))
+
+	mux.Handle("GET /api/v1/prices", d.authed(d.listPrices))
 
 	// Anything else under /api/v1 gets a JSON 404, not the mux's text one.
 	mux.Handle("/api/v1/", httpjson.NotFound(d.Log))

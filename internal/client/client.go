@@ -1,6 +1,7 @@
 // Package client is a small Go client for Tollgate's management API
-// (/api/v1): the organization, API groups and API keys. The CLI's `groups`
-// and `keys` commands use it; so can scripts and other programs.
+// (/api/v1): the organization, API groups and API keys, usage, billing,
+// spend caps, rate limits and prices. The CLI's commands use it; so can
+// scripts and other programs.
 //
 // Every method takes a context first and returns typed values that mirror
 // the API's JSON. Errors the server reports come back as *APIError; errors
@@ -107,9 +108,10 @@ func (c *Client) Org(ctx context.Context) (*Org, error) {
 
 // list is the API's list envelope.
 type list[T any] struct {
-	Object  string `json:"object"`
-	Data    []T    `json:"data"`
-	HasMore bool   `json:"has_more"`
+	Object     string `json:"object"`
+	Data       []T    `json:"data"`
+	HasMore    bool   `json:"has_more"`
+	NextCursor string `json:"next_cursor"`
 }
 
 // pathID escapes an ID for use as one path segment.
@@ -118,45 +120,19 @@ func pathID(id string) string { return url.PathEscape(id) }
 // do sends one request to /api/v1+path with body (if not nil) as JSON and
 // decodes a successful response into out (if not nil).
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
-	if c.err != nil {
-		return c.err
-	}
-	target := c.base + "/api/v1" + path
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return fmt.Errorf("encode request: %w", err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, target, rd)
+	return c.doWith(ctx, method, path, nil, body, out)
+}
+
+// doWith is do with extra request headers.
+func (c *Client) doWith(ctx context.Context, method, path string, hdr http.Header, body, out any) error {
+	resp, data, err := c.roundTrip(ctx, method, path, hdr, body)
 	if err != nil {
-		return fmt.Errorf("build request for %s: %w", target, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "tollgate-client")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return c.transportError(ctx, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return fmt.Errorf("read response from %s %s: %w", method, target, err)
-	}
-	if resp.StatusCode >= 300 {
-		return responseError(resp, data)
+		return err
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		return nil
 	}
+	target := resp.Request.URL.Redacted()
 	if !isJSON(resp.Header.Get("Content-Type")) {
 		return fmt.Errorf("%s %s answered HTTP %d with %s, not JSON: %s (is %s the address of a Tollgate server?)",
 			method, target, resp.StatusCode, contentType(resp), snippet(data), c.base)
@@ -165,6 +141,66 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		return fmt.Errorf("decode response of %s %s: %w: %s", method, target, err, snippet(data))
 	}
 	return nil
+}
+
+// getCSV fetches path, which answers text/csv, and returns the body as is.
+func (c *Client) getCSV(ctx context.Context, path string) ([]byte, error) {
+	hdr := http.Header{"Accept": {"text/csv"}}
+	resp, data, err := c.roundTrip(ctx, http.MethodGet, path, hdr, nil)
+	if err != nil {
+		return nil, err
+	}
+	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err != nil || mt != "text/csv" {
+		return nil, fmt.Errorf("GET %s answered HTTP %d with %s, not CSV: %s (is %s the address of a Tollgate server?)",
+			resp.Request.URL.Redacted(), resp.StatusCode, contentType(resp), snippet(data), c.base)
+	}
+	return data, nil
+}
+
+// roundTrip sends one request to /api/v1+path with body (if not nil) as
+// JSON and returns the response and its body; a status of 300 or more is
+// an error.
+func (c *Client) roundTrip(ctx context.Context, method, path string, hdr http.Header, body any) (*http.Response, []byte, error) {
+	if c.err != nil {
+		return nil, nil, c.err
+	}
+	target := c.base + "/api/v1" + path
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode request: %w", err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
+	if err != nil {
+		return nil, nil, fmt.Errorf("build request for %s: %w", target, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "tollgate-client")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, vs := range hdr {
+		req.Header[http.CanonicalHeaderKey(k)] = vs
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, nil, c.transportError(ctx, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read response from %s %s: %w", method, target, err)
+	}
+	if resp.StatusCode >= 300 {
+		return nil, nil, responseError(resp, data)
+	}
+	return resp, data, nil
 }
 
 // transportError explains a request that got no response.

@@ -19,7 +19,7 @@ import (
 // billingPool bounds each pool of the billing suite: its races open three
 // pools per subtest, and parallel subtests must stay under PostgreSQL's
 // max_connections (100 by default).
-const billingPool = 8
+const billingPool = 5
 
 // billingHarness hands s to the billing suite; replicas are more stores
 // opened on url.
