@@ -51,7 +51,15 @@ func TestBenchCommand(t *testing.T) {
 					t.Errorf("target %d = %q / %q, want %q", i, p.Target, rep.MaxThroughput[i].Target, want)
 				}
 				// 200 req/s for 1s in two rounds of 500ms: 200 requests.
-				if p.Requests != 200 || p.OK != 200 || p.Errors != 0 || p.Dropped != 0 || p.UpstreamRequests != 200 {
+				// Tollgate must answer every request. The references (a bare
+				// reverse proxy, the upstream itself) are not under test: on a
+				// loaded machine a keep-alive race may cost one of them a
+				// request, which only blurs the comparison.
+				okWant, errsAllowed := 200, 0
+				if !strings.HasPrefix(want, "tollgate") {
+					okWant, errsAllowed = 198, 2
+				}
+				if p.Requests != 200 || p.OK < okWant || p.Errors > errsAllowed || p.Dropped != 0 || p.UpstreamRequests < okWant {
 					t.Errorf("%s fixed rate: %d requests, %d ok, %d errors (%s), %d dropped, upstream served %d; want 200 ok",
 						want, p.Requests, p.OK, p.Errors, p.FirstError, p.Dropped, p.UpstreamRequests)
 				}
@@ -72,7 +80,7 @@ func TestBenchCommand(t *testing.T) {
 						t.Errorf("%s %s: CPU %.1f µs/request, %.2f cores", want, s.phase, s.p.CPUPerRequest, s.p.Cores)
 					}
 				}
-				if m := rep.MaxThroughput[i]; m.OK == 0 || m.Errors != 0 || m.RPS <= 0 {
+				if m := rep.MaxThroughput[i]; m.OK == 0 || m.Errors > errsAllowed || m.RPS <= 0 {
 					t.Errorf("%s max throughput: %d ok, %d errors (%s), %.0f req/s", want, m.OK, m.Errors, m.FirstError, m.RPS)
 				}
 			}
