@@ -59,7 +59,7 @@ func TestBenchCommand(t *testing.T) {
 				if !strings.HasPrefix(want, "tollgate") {
 					okWant, errsAllowed = 198, 2
 				}
-				if p.Requests != 200 || p.OK < okWant || p.Errors > errsAllowed || p.Dropped != 0 || p.UpstreamRequests < okWant {
+				if p.Requests != 200 || p.OK < okWant || p.Errors > errsAllowed || p.Dropped != 0 || p.UpstreamRequests < int64(okWant) {
 					t.Errorf("%s fixed rate: %d requests, %d ok, %d errors (%s), %d dropped, upstream served %d; want 200 ok",
 						want, p.Requests, p.OK, p.Errors, p.FirstError, p.Dropped, p.UpstreamRequests)
 				}
