@@ -52,8 +52,10 @@ func benchCmd(e *env) *cobra.Command {
 		Use:   "bench",
 		Short: "Measure what Tollgate adds over calling an upstream directly",
 		Long: "Start, in this process, a fast fake OpenAI-compatible upstream, a bare reverse proxy in front of\n" +
-			"it and a real Tollgate (temporary SQLite, an API key, access log and metering on), each on its\n" +
-			"own 127.0.0.1 port. Then load all three the same way, in interleaved rounds whose order rotates:\n" +
+			"it and two real Tollgates (temporary SQLite, an API key, access log on): \"tollgate\" with the\n" +
+			"gate on (credits, a spend cap and rate limits on key, group and org, durable priced usage) and\n" +
+			"\"tollgate-unmetered\" without it, each on its own 127.0.0.1 port. Then load all four the same\n" +
+			"way, in interleaved rounds whose order rotates:\n" +
 			"an open loop at a fixed arrival rate (latency counted from when each request was due) and a closed\n" +
 			"loop of --concurrency workers (maximum throughput). CPU per request is the whole process's\n" +
 			"getrusage user+system time per phase over the requests it completed; the direct phase's figure\n" +

@@ -546,6 +546,15 @@ func TestOutOfCreditsIs402(t *testing.T) {
 	if fake.Served() != 0 {
 		t.Fatal("the upstream was called for a request that could not be paid")
 	}
+	resp, err := f.client.Get(f.replicas[0].url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), `tollgate_admission_refusals_total{reason="payment"} 1`) {
+		t.Fatalf("/metrics does not count the refusal:\n%s", metrics)
+	}
 	f.topUp(money.PerDollar)
 	if a := f.chat(context.Background(), 0, key, chatBody("sonar", false, 0)); a.status != 200 || a.cost <= 0 {
 		t.Fatalf("after a top-up: %d %s", a.status, a.body)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tollgate-dev/tollgate/internal/config"
@@ -44,7 +45,7 @@ func newLimiter(c config.Config, log *slog.Logger, now func() time.Time) (rateli
 
 // newGate wires admission and settlement, and seeds the price book with
 // the list prices the first time (an operator's later versions are kept).
-func newGate(ctx context.Context, c config.Config, st *sqlstore.Store, lim ratelimit.Limiter, log *slog.Logger, now func() time.Time) (*gate.Gate, error) {
+func newGate(ctx context.Context, c config.Config, st *sqlstore.Store, lim ratelimit.Limiter, reg prometheus.Registerer, log *slog.Logger, now func() time.Time) (*gate.Gate, error) {
 	for _, p := range pricing.Defaults() {
 		if _, err := st.AddPrice(ctx, p, platform.SystemActor("pricing")); err != nil && platform.ErrorKind(err) != platform.KindConflict {
 			return nil, fmt.Errorf("seed prices: %w", err)
@@ -55,7 +56,7 @@ func newGate(ctx context.Context, c config.Config, st *sqlstore.Store, lim ratel
 		workers = 4
 	}
 	g := gate.New(st, lim, gate.Config{TierRPM: c.Limits.TierRPM, RequireCredits: c.Billing.RequireCredits,
-		HoldTTL: c.Billing.HoldTTL, SettleWorkers: workers}, log, now)
+		HoldTTL: c.Billing.HoldTTL, SettleWorkers: workers, Registerer: reg}, log, now)
 	if err := g.LoadPrices(ctx); err != nil {
 		g.Close()
 		return nil, err

@@ -51,8 +51,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		Use:   "tollgate",
 		Short: "Tollgate: a self-hosted intelligence API platform",
 		Long: "Tollgate serves a Perplexity-compatible API with governed, metered API keys.\n\n" +
-			"Start a server with `tollgate serve`; manage it with `tollgate groups` and `tollgate keys`\n" +
-			"(they talk to a running server: set TOLLGATE_URL and TOLLGATE_ADMIN_TOKEN).",
+			"Start a server with `tollgate serve`; manage it with `tollgate groups`, `keys`, `billing`,\n" +
+			"`limits`, `usage` and `prices` (they talk to a running server: set TOLLGATE_URL and\n" +
+			"TOLLGATE_ADMIN_TOKEN).",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -162,7 +162,7 @@ func newApp(c config.Config, st *sqlstore.Store, log *slog.Logger, now func() ti
 	if err != nil {
 		return nil, err
 	}
-	g, err := newGate(context.Background(), c, st, lim, log, now)
+	g, err := newGate(context.Background(), c, st, lim, reg, log, now)
 	if err != nil {
 		_ = closeLimiter()
 		return nil, err

@@ -20,6 +20,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tollgate-dev/tollgate/internal/billing"
 	"github.com/tollgate-dev/tollgate/internal/metering"
 	"github.com/tollgate-dev/tollgate/internal/money"
@@ -51,6 +53,8 @@ type Config struct {
 	SettleWorkers int
 	// PriceRefresh is how often prices added by another replica are read.
 	PriceRefresh time.Duration
+	// Registerer, when set, receives the gate's metrics.
+	Registerer prometheus.Registerer
 }
 
 // Gate admits and settles requests.
@@ -62,6 +66,7 @@ type Gate struct {
 	now     func() time.Time
 	prices  atomic.Pointer[pricing.Book]
 	writer  *writer
+	refused *prometheus.CounterVec
 	// writerDone is closed when the writer has drained.
 	writerDone chan struct{}
 }
@@ -80,8 +85,15 @@ func New(s Store, l ratelimit.Limiter, cfg Config, log *slog.Logger, now func() 
 	if cfg.PriceRefresh <= 0 {
 		cfg.PriceRefresh = 10 * time.Second
 	}
-	g := &Gate{store: s, limiter: l, cfg: cfg, log: log, now: now}
+	g := &Gate{store: s, limiter: l, cfg: cfg, log: log, now: now,
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tollgate_admission_refusals_total",
+			Help: "Requests refused before any upstream call, by reason (rate_limit, tokens, concurrency, payment).",
+		}, []string{"reason"})}
 	g.writer = newWriter(s, cfg.SettleWorkers, log)
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(g.refused, g.writer.batch, g.writer.failed)
+	}
 	g.writerDone = make(chan struct{})
 	go func() { g.writer.run(); close(g.writerDone) }()
 	empty, _ := pricing.NewBook(nil)
@@ -189,6 +201,11 @@ func (g *Gate) Admit(ctx context.Context, a Admission) (*Ticket, error) {
 		}
 		setHeaders(t.headers, rpm, tpm, d)
 		if !d.Allowed {
+			reason := "rate_limit"
+			if d.Impossible {
+				reason = "tokens"
+			}
+			g.refused.WithLabelValues(reason).Inc()
 			return nil, limitError(t.headers, names[d.Denied], rules[d.Denied], d)
 		}
 	}
@@ -200,6 +217,7 @@ func (g *Gate) Admit(ctx context.Context, a Admission) (*Ticket, error) {
 				return nil, err
 			}
 			s := slots[d.Denied]
+			g.refused.WithLabelValues("concurrency").Inc()
 			return nil, &HeaderError{Err: &platform.Error{Kind: platform.KindRateLimited, RetryAfter: time.Second, Message: fmt.Sprintf(
 				"Too many concurrent requests on %s: at most %d may run at once. Retry when one finishes, or raise the concurrency limit (docs/limits.md).",
 				names[len(rules)+d.Denied], s.Limit)}, Headers: t.headers}
@@ -220,6 +238,7 @@ func (g *Gate) Admit(ctx context.Context, a Admission) (*Ticket, error) {
 	if err := g.store.Reserve(ctx, h, g.cfg.RequireCredits); err != nil {
 		t.release(ctx, rules)
 		if platform.ErrorKind(err) == platform.KindPaymentRequired {
+			g.refused.WithLabelValues("payment").Inc()
 			return nil, &HeaderError{Err: err, Headers: t.headers}
 		}
 		return nil, fmt.Errorf("reserve: %w", err)

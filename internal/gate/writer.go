@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tollgate-dev/tollgate/internal/billing"
 	"github.com/tollgate-dev/tollgate/internal/platform"
 )
@@ -29,10 +31,21 @@ type writer struct {
 	workers int
 	mu      sync.RWMutex
 	closed  bool
+	batch   prometheus.Histogram
+	failed  prometheus.Counter
 }
 
 func newWriter(s Store, workers int, log *slog.Logger) *writer {
-	return &writer{store: s, log: log, in: make(chan pending, 4096), workers: workers}
+	return &writer{store: s, log: log, in: make(chan pending, 4096), workers: workers,
+		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "tollgate_usage_settle_batch_size",
+			Help:    "Usage records written per transaction (group commit).",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
+		}),
+		failed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tollgate_usage_settle_failures_total",
+			Help: "Usage records that could not be written after retries; their answers were withheld.",
+		})}
 }
 
 // ErrNotRecorded is returned when usage could not be made durable; the
@@ -107,7 +120,9 @@ func (w *writer) direct(ctx context.Context, batch []pending) error {
 			break
 		}
 	}
+	w.batch.Observe(float64(len(batch)))
 	if err != nil {
+		w.failed.Add(float64(len(batch)))
 		w.log.Error("usage could not be recorded", "records", len(batch), "err", err)
 		err = errors.Join(ErrNotRecorded, err)
 	}

@@ -36,6 +36,8 @@ var migrations embed.FS
 type Store struct {
 	db *sql.DB
 	d  dialect
+	// stmts caches prepared statements (SQLite only; nil on PostgreSQL).
+	stmts *stmtCache
 	// Now is the clock for timestamps the store sets itself (audit events,
 	// revocations). Tests replace it.
 	Now func() time.Time
@@ -78,13 +80,18 @@ func Open(ctx context.Context, url string) (*Store, error) {
 			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 		db, err = sql.Open("sqlite", dsn)
 		if err == nil {
+			// Connections stay open, so the statements prepared on them do.
 			db.SetMaxOpenConns(8)
+			db.SetMaxIdleConns(8)
 		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	s := &Store{db: db, d: d, Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+	if d.name() == "sqlite" {
+		s.stmts = &stmtCache{db: db}
+	}
 	if err := s.Ping(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", d.name(), err)
@@ -102,7 +109,10 @@ func (s *Store) DB() *sql.DB { return s.db }
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // Close closes the pool.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stmts.close()
+	return s.db.Close()
+}
 
 // MigrationStatus is one migration and whether it has been applied.
 type MigrationStatus struct {
@@ -306,15 +316,27 @@ type querier interface {
 }
 
 func (s *Store) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
-	return q.ExecContext(ctx, s.d.rebind(query), args...)
+	query = s.d.rebind(query)
+	if st := s.stmts.get(ctx, q, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return q.ExecContext(ctx, query, args...)
 }
 
 func (s *Store) queryRow(ctx context.Context, q querier, query string, args ...any) *sql.Row {
-	return q.QueryRowContext(ctx, s.d.rebind(query), args...)
+	query = s.d.rebind(query)
+	if st := s.stmts.get(ctx, q, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return q.QueryRowContext(ctx, query, args...)
 }
 
 func (s *Store) query(ctx context.Context, q querier, query string, args ...any) (*sql.Rows, error) {
-	return q.QueryContext(ctx, s.d.rebind(query), args...)
+	query = s.d.rebind(query)
+	if st := s.stmts.get(ctx, q, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return q.QueryContext(ctx, query, args...)
 }
 
 // mustAffect turns an UPDATE that matched nothing into not_found.
