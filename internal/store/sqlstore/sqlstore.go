@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -38,6 +39,8 @@ type Store struct {
 	d  dialect
 	// stmts caches prepared statements (SQLite only; nil on PostgreSQL).
 	stmts *stmtCache
+	// writeMu serialises this process's write transactions (SQLite only).
+	writeMu *sync.Mutex
 	// Now is the clock for timestamps the store sets itself (audit events,
 	// revocations). Tests replace it.
 	Now func() time.Time
@@ -91,6 +94,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	s := &Store{db: db, d: d, Now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 	if d.name() == "sqlite" {
 		s.stmts = &stmtCache{db: db}
+		s.writeMu = &sync.Mutex{}
 	}
 	if err := s.Ping(ctx); err != nil {
 		db.Close()
@@ -281,6 +285,14 @@ func (postgresDialect) isUnique(err error) bool {
 
 // tx runs fn in a transaction and commits it, mapping driver errors.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if s.writeMu != nil {
+		// SQLite has one writer at a time, and a writer that finds the lock
+		// taken polls for it in sleeps of milliseconds. Queueing this
+		// process's writers on a mutex hands the lock over at once; other
+		// processes on the same file still meet busy_timeout.
+		s.writeMu.Lock()
+		defer s.writeMu.Unlock()
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.mapErr(fmt.Errorf("begin: %w", err))
