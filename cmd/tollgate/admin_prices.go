@@ -43,7 +43,7 @@ func adminSetPriceCmd(e *env) *cobra.Command {
 				}
 				at = t.UTC()
 			}
-			p := &pricing.Price{ID: platform.NewID("price"), Model: model, EffectiveFrom: at,
+			p := &pricing.Price{ID: platform.NewID(platform.PrefixPrice), Model: model, EffectiveFrom: at,
 				RequestPer1K: map[pricing.ContextSize]money.Micros{}}
 			for _, a := range []struct {
 				flag, v string

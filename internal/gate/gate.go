@@ -156,6 +156,15 @@ func (g *Gate) Run(ctx context.Context, usageRetention, minuteRetention time.Dur
 	}
 }
 
+// What a reservation assumes a model that bills searches and citation
+// tokens (Deep Research) may use; neither is known before the call. A
+// request that goes beyond is still billed in full, and may take its
+// scope past a cap by the excess.
+const (
+	ReserveSearches       = 50
+	ReserveCitationTokens = 128_000
+)
+
 // Admission describes a request about to run.
 type Admission struct {
 	RequestID       string
@@ -228,7 +237,8 @@ func (g *Gate) Admit(ctx context.Context, a Admission) (*Ticket, error) {
 	if t.price == nil {
 		t.price = pricing.Free
 	}
-	maxCost, err := pricing.MaxCost(t.price, a.PromptTokens, a.MaxOutputTokens, a.ContextSize)
+	maxCost, err := pricing.MaxCost(t.price, pricing.Worst{PromptTokens: a.PromptTokens, MaxOutputTokens: a.MaxOutputTokens,
+		ContextSize: a.ContextSize, CitationTokens: ReserveCitationTokens, SearchQueries: ReserveSearches})
 	if err != nil {
 		t.release(ctx, rules)
 		return nil, platform.Invalid("max_tokens", "this request's worst-case cost is beyond what Tollgate can price; lower max_tokens")

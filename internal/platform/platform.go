@@ -16,6 +16,8 @@ const (
 	PrefixKey        = "key_"
 	PrefixAdminToken = "adt_"
 	PrefixAudit      = "aud_"
+	PrefixLedgerTxn  = "ltx_"
+	PrefixPrice      = "price_"
 )
 
 // NewID returns a fresh opaque ID with the given prefix (128 random bits).

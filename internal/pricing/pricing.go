@@ -179,17 +179,36 @@ func Compute(p *Price, u Usage) (Cost, error) {
 	return c, nil
 }
 
+// Worst bounds what a request may still consume when it is admitted.
+type Worst struct {
+	PromptTokens    int64
+	MaxOutputTokens int64
+	ContextSize     ContextSize
+	// CitationTokens and SearchQueries bound what a model that bills them
+	// (Deep Research) may use; they are not known before the call.
+	CitationTokens int64
+	SearchQueries  int64
+}
+
 // MaxCost is the most a request can cost before it runs: its prompt, every
-// output token it may produce (reasoning tokens priced as the dearer of
-// output and reasoning), and its request fee. Reservations hold this much.
-func MaxCost(p *Price, promptTokens, maxOutputTokens int64, size ContextSize) (money.Micros, error) {
+// output token it may produce (priced as the dearer of output and
+// reasoning), the citation tokens and searches it may use when the model
+// bills them, and its request fee. Reservations hold this much.
+func MaxCost(p *Price, w Worst) (money.Micros, error) {
 	out := p.OutputPer1M
 	if p.ReasoningPer1M > out {
 		out = p.ReasoningPer1M
 	}
 	worst := *p
 	worst.OutputPer1M = out
-	c, err := Compute(&worst, Usage{PromptTokens: promptTokens, CompletionTokens: maxOutputTokens, ContextSize: size, Requests: 1})
+	u := Usage{PromptTokens: w.PromptTokens, CompletionTokens: w.MaxOutputTokens, ContextSize: w.ContextSize, Requests: 1}
+	if p.CitationPer1M > 0 {
+		u.CitationTokens = w.CitationTokens
+	}
+	if p.SearchPer1K > 0 {
+		u.SearchQueries = w.SearchQueries
+	}
+	c, err := Compute(&worst, u)
 	return c.Total, err
 }
 

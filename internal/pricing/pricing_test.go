@@ -118,7 +118,7 @@ func TestOverflowIsAnError(t *testing.T) {
 
 func TestMaxCostCoversAnyOutcome(t *testing.T) {
 	p := defaultBook(t).At("sonar-deep-research", time.Now())
-	worst, err := MaxCost(p, 100, 1000, ContextLow)
+	worst, err := MaxCost(p, Worst{PromptTokens: 100, MaxOutputTokens: 1000, CitationTokens: 20_000, SearchQueries: 30})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,10 +126,18 @@ func TestMaxCostCoversAnyOutcome(t *testing.T) {
 		{PromptTokens: 100, CompletionTokens: 1000, Requests: 1},
 		{PromptTokens: 100, ReasoningTokens: 1000, Requests: 1},
 		{PromptTokens: 100, CompletionTokens: 400, ReasoningTokens: 600, Requests: 1},
+		{PromptTokens: 100, CompletionTokens: 1000, CitationTokens: 20_000, SearchQueries: 30, Requests: 1},
 	} {
 		c, _ := Compute(p, u)
 		if c.Total > worst {
 			t.Fatalf("%+v costs %d > reserved %d", u, c.Total, worst)
 		}
+	}
+	// Models that bill no searches reserve none.
+	sonar := defaultBook(t).At("sonar", time.Now())
+	plain, _ := MaxCost(sonar, Worst{PromptTokens: 100, MaxOutputTokens: 1000})
+	withSearch, _ := MaxCost(sonar, Worst{PromptTokens: 100, MaxOutputTokens: 1000, SearchQueries: 30, CitationTokens: 20_000})
+	if plain != withSearch || plain != 100+1000+5000 {
+		t.Fatalf("sonar worst = %d / %d, want %d", plain, withSearch, 100+1000+5000)
 	}
 }

@@ -31,8 +31,8 @@ var _ billing.Store = (*Store)(nil)
 
 // ID prefixes of billing rows (platform has none for them).
 const (
-	prefixLedgerTxn = "ltx_"
-	prefixPrice     = "price_"
+	prefixLedgerTxn = platform.PrefixLedgerTxn
+	prefixPrice     = platform.PrefixPrice
 )
 
 // Billing audit actions. They belong beside platform's Audit* constants;
