@@ -51,12 +51,16 @@ func newGate(ctx context.Context, c config.Config, st *sqlstore.Store, lim ratel
 			return nil, fmt.Errorf("seed prices: %w", err)
 		}
 	}
-	workers := 1
+	// SQLite takes one writer at a time: one settlement writer, and
+	// reservations group-committed too. PostgreSQL runs transactions side
+	// by side.
+	workers, batch := 1, true
 	if st.Backend() == "postgres" {
-		workers = 4
+		workers, batch = 4, false
 	}
 	g := gate.New(st, lim, gate.Config{TierRPM: c.Limits.TierRPM, RequireCredits: c.Billing.RequireCredits,
-		HoldTTL: c.Billing.HoldTTL, SettleWorkers: workers, Registerer: reg}, log, now)
+		HoldTTL: c.Billing.HoldTTL, SettleWorkers: workers, Registerer: reg,
+		BatchReservations: batch}, log, now)
 	if err := g.LoadPrices(ctx); err != nil {
 		g.Close()
 		return nil, err

@@ -55,18 +55,23 @@ type Config struct {
 	PriceRefresh time.Duration
 	// Registerer, when set, receives the gate's metrics.
 	Registerer prometheus.Registerer
+	// BatchReservations group-commits reservations when the store can
+	// (SQLite: one writer at a time). On PostgreSQL concurrent
+	// transactions already run side by side, so each reserves on its own.
+	BatchReservations bool
 }
 
 // Gate admits and settles requests.
 type Gate struct {
-	store   Store
-	limiter ratelimit.Limiter
-	cfg     Config
-	log     *slog.Logger
-	now     func() time.Time
-	prices  atomic.Pointer[pricing.Book]
-	writer  *writer
-	refused *prometheus.CounterVec
+	store    Store
+	limiter  ratelimit.Limiter
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
+	prices   atomic.Pointer[pricing.Book]
+	writer   *writer
+	reserver *reserver // nil unless reservations are batched
+	refused  *prometheus.CounterVec
 	// writerDone is closed when the writer has drained.
 	writerDone chan struct{}
 }
@@ -91,6 +96,9 @@ func New(s Store, l ratelimit.Limiter, cfg Config, log *slog.Logger, now func() 
 			Help: "Requests refused before any upstream call, by reason (rate_limit, tokens, concurrency, payment).",
 		}, []string{"reason"})}
 	g.writer = newWriter(s, cfg.SettleWorkers, log)
+	if br, ok := s.(BatchReserver); ok && cfg.BatchReservations {
+		g.reserver = newReserver(br, cfg.RequireCredits)
+	}
 	if cfg.Registerer != nil {
 		cfg.Registerer.MustRegister(g.refused, g.writer.batch, g.writer.failed)
 	}
@@ -104,8 +112,21 @@ func New(s Store, l ratelimit.Limiter, cfg Config, log *slog.Logger, now func() 
 // Close writes every settlement already queued and stops the writer; later
 // settlements are written one by one, synchronously.
 func (g *Gate) Close() {
+	if g.reserver != nil {
+		g.reserver.close()
+	}
 	g.writer.close()
 	<-g.writerDone
+}
+
+// reserve places a hold, batched with others when the store allows.
+func (g *Gate) reserve(ctx context.Context, h *billing.Hold) error {
+	if g.reserver != nil {
+		if err, ok := g.reserver.reserve(h); ok {
+			return err
+		}
+	}
+	return g.store.Reserve(ctx, h, g.cfg.RequireCredits)
 }
 
 // LoadPrices reads the price book now.
@@ -245,7 +266,7 @@ func (g *Gate) Admit(ctx context.Context, a Admission) (*Ticket, error) {
 	}
 	h := &billing.Hold{RequestID: a.RequestID, OrgID: a.OrgID, GroupID: a.GroupID, KeyID: a.KeyID, Model: a.Model,
 		Amount: maxCost, Month: billing.MonthOf(now), CreatedAt: now.UTC(), ExpiresAt: now.Add(g.cfg.HoldTTL).UTC()}
-	if err := g.store.Reserve(ctx, h, g.cfg.RequireCredits); err != nil {
+	if err := g.reserve(ctx, h); err != nil {
 		t.release(ctx, rules)
 		if platform.ErrorKind(err) == platform.KindPaymentRequired {
 			g.refused.WithLabelValues("payment").Inc()

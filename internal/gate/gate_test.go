@@ -77,6 +77,7 @@ func newEnv(t *testing.T, cfg gate.Config) *env {
 			t.Fatal(err)
 		}
 	}
+	cfg.BatchReservations = true // as serve wires SQLite
 	e.g = gate.New(st, ratelimit.NewLocal(clk.Now), cfg, slog.New(slog.DiscardHandler), clk.Now)
 	t.Cleanup(e.g.Close)
 	if err := e.g.LoadPrices(ctx); err != nil {

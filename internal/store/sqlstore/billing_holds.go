@@ -217,70 +217,133 @@ func (s *Store) holdSpend(b *btx, sc billing.Scope, orgID string, month int64, a
 // the month of its CreatedAt (itself the store's clock when zero); one
 // without an ExpiresAt expires DefaultHoldTTL after it was created.
 func (s *Store) Reserve(ctx context.Context, h *billing.Hold, requireCredits bool) error {
-	switch {
-	case h.RequestID == "":
-		return platform.Invalid("request_id", "a hold needs the ID of its request")
-	case h.OrgID == "":
-		return platform.Invalid("org_id", "a hold needs the organization it applies to")
-	case h.Amount < 0 || h.Amount > money.Max:
-		return platform.Invalid("amount_micros", "a hold of %s dollars is out of range (0 to %s)", money.Decimal(h.Amount), money.Decimal(money.Max))
+	hp, err := s.holdPlan(h)
+	if err != nil {
+		return err
 	}
-	created := h.CreatedAt
-	if created.IsZero() {
-		created = s.Now()
+	return s.billingTx(ctx, func(b *btx) error { return s.reserveIn(b, hp, requireCredits) })
+}
+
+// ReserveBatch places many holds in one transaction, each on its own terms:
+// a savepoint per hold makes each all or nothing, so errs[i] is hold i's
+// refusal (or nil) exactly as Reserve would have returned it. err is a
+// failure of the transaction itself, after which nothing was placed.
+// SQLite, whose writers take turns, commits once per batch instead of once
+// per request.
+func (s *Store) ReserveBatch(ctx context.Context, hs []*billing.Hold, requireCredits bool) (errs []error, err error) {
+	plans := make([]holdPlan, len(hs))
+	planErrs := make([]error, len(hs))
+	for i, h := range hs {
+		plans[i], planErrs[i] = s.holdPlan(h)
 	}
-	month := billing.MonthOf(created)
-	if !h.Month.IsZero() {
-		month = billing.MonthOf(h.Month)
-	}
-	expires := h.ExpiresAt
-	if expires.IsZero() {
-		expires = created.Add(DefaultHoldTTL)
-	}
-	scopes := scopesOf(h.OrgID, h.GroupID, h.KeyID)
-	return s.billingTx(ctx, func(b *btx) error {
-		a, err := s.lockAccount(b, h.OrgID)
-		if err != nil {
-			return err
-		}
-		if _, err := s.ensureGrant(b, a, created); err != nil {
-			return err
-		}
-		if avail := available(a); requireCredits && avail < h.Amount {
-			return billing.Refusal(fmt.Sprintf("Organization %s is out of credits", h.OrgID), h.Amount, avail,
-				"Top up with POST /api/v1/billing/topups or `tollgate billing topup`.")
-		}
-		caps, err := s.capsOf(b, scopes)
-		if err != nil {
-			return err
-		}
-		for _, sc := range scopes {
-			limit, capped := caps[sc]
-			if err := s.holdSpend(b, sc, h.OrgID, ts(month), h.Amount, limit, capped); err != nil {
-				return err
+	err = s.billingTx(ctx, func(b *btx) error {
+		errs = append([]error(nil), planErrs...)
+		for i := range plans {
+			if errs[i] != nil {
+				continue
 			}
-		}
-		if a.Held, err = money.Add(a.Held, h.Amount); err != nil {
-			return platform.Invalid("amount_micros", "the organization's holds are out of range")
-		}
-		if err := s.saveAccount(b, a); err != nil {
-			return err
-		}
-		res, err := b.exec(`INSERT INTO billing_holds (request_id, org_id, group_id, key_id, model, amount, month,
-			created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING`,
-			h.RequestID, h.OrgID, h.GroupID, h.KeyID, h.Model, int64(h.Amount), ts(month), ts(created), ts(expires))
-		if err != nil {
-			return fmt.Errorf("insert hold: %w", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return conflict("request %s already holds a reservation", h.RequestID)
+			if _, err := b.exec(`SAVEPOINT hold`); err != nil {
+				return fmt.Errorf("savepoint: %w", err)
+			}
+			rerr := s.reserveIn(b, plans[i], requireCredits)
+			if rerr != nil {
+				var perr *platform.Error
+				if !errors.As(rerr, &perr) && !errors.Is(rerr, platform.ErrConflict) && !errors.Is(rerr, platform.ErrNotFound) {
+					return rerr // not a refusal: the whole batch fails
+				}
+				if _, err := b.exec(`ROLLBACK TO SAVEPOINT hold`); err != nil {
+					return fmt.Errorf("rollback to savepoint: %w", err)
+				}
+				errs[i] = s.mapErr(rerr)
+			}
+			if _, err := b.exec(`RELEASE SAVEPOINT hold`); err != nil {
+				return fmt.Errorf("release savepoint: %w", err)
+			}
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return errs, nil
+}
+
+// holdPlan is a validated hold with its defaults filled in.
+type holdPlan struct {
+	h                *billing.Hold
+	created, expires time.Time
+	month            time.Time
+	scopes           []billing.Scope
+}
+
+func (s *Store) holdPlan(h *billing.Hold) (holdPlan, error) {
+	switch {
+	case h.RequestID == "":
+		return holdPlan{}, platform.Invalid("request_id", "a hold needs the ID of its request")
+	case h.OrgID == "":
+		return holdPlan{}, platform.Invalid("org_id", "a hold needs the organization it applies to")
+	case h.Amount < 0 || h.Amount > money.Max:
+		return holdPlan{}, platform.Invalid("amount_micros", "a hold of %s dollars is out of range (0 to %s)", money.Decimal(h.Amount), money.Decimal(money.Max))
+	}
+	p := holdPlan{h: h, created: h.CreatedAt, expires: h.ExpiresAt, scopes: scopesOf(h.OrgID, h.GroupID, h.KeyID)}
+	if p.created.IsZero() {
+		p.created = s.Now()
+	}
+	p.month = billing.MonthOf(p.created)
+	if !h.Month.IsZero() {
+		p.month = billing.MonthOf(h.Month)
+	}
+	if p.expires.IsZero() {
+		p.expires = p.created.Add(DefaultHoldTTL)
+	}
+	return p, nil
+}
+
+// reserveIn places one hold inside b, or refuses it (possibly after
+// writing part of it: the caller rolls back).
+func (s *Store) reserveIn(b *btx, p holdPlan, requireCredits bool) error {
+	h := p.h
+	a, err := s.lockAccount(b, h.OrgID)
+	if err != nil {
+		return err
+	}
+	if _, err := s.ensureGrant(b, a, p.created); err != nil {
+		return err
+	}
+	if avail := available(a); requireCredits && avail < h.Amount {
+		return billing.Refusal(fmt.Sprintf("Organization %s is out of credits", h.OrgID), h.Amount, avail,
+			"Top up with POST /api/v1/billing/topups or `tollgate billing topup`.")
+	}
+	caps, err := s.capsOf(b, p.scopes)
+	if err != nil {
+		return err
+	}
+	for _, sc := range p.scopes {
+		limit, capped := caps[sc]
+		if err := s.holdSpend(b, sc, h.OrgID, ts(p.month), h.Amount, limit, capped); err != nil {
+			return err
+		}
+	}
+	if a.Held, err = money.Add(a.Held, h.Amount); err != nil {
+		return platform.Invalid("amount_micros", "the organization's holds are out of range")
+	}
+	if err := s.saveAccount(b, a); err != nil {
+		return err
+	}
+	res, err := b.exec(`INSERT INTO billing_holds (request_id, org_id, group_id, key_id, model, amount, month,
+		created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING`,
+		h.RequestID, h.OrgID, h.GroupID, h.KeyID, h.Model, int64(h.Amount), ts(p.month), ts(p.created), ts(p.expires))
+	if err != nil {
+		return fmt.Errorf("insert hold: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return conflict("request %s already holds a reservation", h.RequestID)
+	}
+	return nil
 }
 
 // releaseHolds deletes the holds matching where, all of the locked
