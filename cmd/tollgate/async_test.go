@@ -119,7 +119,8 @@ func TestAsyncChatCompletion(t *testing.T) {
 			t.Fatalf("usage records = %v", recs)
 		}
 		r := recs[0]
-		if r["endpoint"] != "async.chat.completions" || r["request_id"] != id || r["key_id"] != keyID ||
+		rid, _ := r["request_id"].(string)
+		if r["endpoint"] != "async.chat.completions" || !strings.HasPrefix(rid, id+".") || r["key_id"] != keyID ||
 			r["group_id"] != grp || r["org_id"] != h.orgID || r["outcome"] != "ok" {
 			t.Fatalf("usage record = %v", r)
 		}

@@ -209,8 +209,9 @@ func (d *Deps) stream(w http.ResponseWriter, r *http.Request, req *chat.Request)
 				return
 			case n.err != nil:
 				d.Log.WarnContext(ctx, "stream failed midway", "request_id", httpjson.RequestID(ctx), "err", n.err)
-				_ = out.errorEvent(n.err)
+				// Durable first, as for a stream that ends well.
 				_ = ss.End(ctx, metering.OutcomeError, http.StatusOK, platform.ErrorMessage(n.err))
+				_ = out.errorEvent(n.err)
 				return
 			}
 			if err := out.data(n.c); err != nil {

@@ -2,8 +2,10 @@ package async
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/tollgate-dev/tollgate/internal/chat"
 	"github.com/tollgate-dev/tollgate/internal/platform"
@@ -36,12 +38,11 @@ func (r *ChatRunner) Run(ctx context.Context, j *Job) (json.RawMessage, error) {
 		return nil, err
 	}
 	req.Stream = false
-	// Each attempt is its own metered request: an attempt cut short by a
-	// crash never settled, and its reservation lapses on its own.
-	rid := j.ID
-	if j.Attempts > 1 {
-		rid = fmt.Sprintf("%s.%d", j.ID, j.Attempts)
-	}
+	// Each run is its own metered request, under an ID no other run
+	// shares: a run cut short (by a crash, or handed back at shutdown, which
+	// gives its attempt number back) is recorded or released on its own,
+	// and the next run is billed in full.
+	rid := j.ID + "." + strings.ToLower(rand.Text()[:8])
 	out, err := r.chat.Complete(ctx, chat.Caller{RequestID: rid, OrgID: j.OrgID, GroupID: j.GroupID, KeyID: j.KeyID},
 		Endpoint, req)
 	if err != nil {

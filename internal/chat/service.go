@@ -112,6 +112,10 @@ func (s *Service) checkContext(r *Request) error {
 	return nil
 }
 
+// unboundedOutputHold is the output a model with no declared bound is
+// held for.
+const unboundedOutputHold = 32_768
+
 // admit passes the request through the gate; the ticket is nil when
 // there is no gate.
 func (s *Service) admit(ctx context.Context, c Caller, r *Request) (*gate.Ticket, error) {
@@ -122,12 +126,21 @@ func (s *Service) admit(ctx context.Context, c Caller, r *Request) (*gate.Ticket
 	if err != nil {
 		return nil, err
 	}
+	// The hold must bound the cost, so the output must be bounded: by the
+	// request, else by the model's declared maximum (then sent upstream,
+	// so what was held is what may be produced), else by what is left of
+	// the context window (held only: upstreams refuse a max_tokens beyond
+	// their own limit), else by a generous default.
 	maxOut := r.MaxTokens
-	if maxOut <= 0 {
+	if maxOut <= 0 && r.Model.MaxOutputTokens > 0 {
 		maxOut = r.Model.MaxOutputTokens
+		r.MaxTokens = maxOut
 	}
 	if maxOut <= 0 && r.Model.ContextWindow > 0 {
 		maxOut = r.Model.ContextWindow - s.promptTokens(r)
+	}
+	if maxOut <= 0 {
+		maxOut = unboundedOutputHold
 	}
 	return s.gate.Admit(ctx, gate.Admission{RequestID: c.RequestID, OrgID: c.OrgID, GroupID: c.GroupID, KeyID: c.KeyID,
 		Model: r.Model.ID, PromptTokens: int64(s.promptTokens(r)), MaxOutputTokens: int64(max(maxOut, 0)), ContextSize: size})

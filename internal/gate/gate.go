@@ -177,13 +177,15 @@ func (g *Gate) Run(ctx context.Context, usageRetention, minuteRetention time.Dur
 	}
 }
 
-// What a reservation assumes a model that bills searches and citation
-// tokens (Deep Research) may use; neither is known before the call. A
+// What a reservation assumes a model that bills searches, citation and
+// reasoning tokens apart (Deep Research) may use; none is known before the
+// call, and max_tokens does not bound them. A
 // request that goes beyond is still billed in full, and may take its
 // scope past a cap by the excess.
 const (
-	ReserveSearches       = 50
-	ReserveCitationTokens = 128_000
+	ReserveSearches        = 50
+	ReserveCitationTokens  = 128_000
+	ReserveReasoningTokens = 200_000
 )
 
 // Admission describes a request about to run.
@@ -259,15 +261,28 @@ func (g *Gate) Admit(ctx context.Context, a Admission) (*Ticket, error) {
 		t.price = pricing.Free
 	}
 	maxCost, err := pricing.MaxCost(t.price, pricing.Worst{PromptTokens: a.PromptTokens, MaxOutputTokens: a.MaxOutputTokens,
-		ContextSize: a.ContextSize, CitationTokens: ReserveCitationTokens, SearchQueries: ReserveSearches})
+		ContextSize: a.ContextSize, CitationTokens: ReserveCitationTokens, SearchQueries: ReserveSearches,
+		ReasoningTokens: ReserveReasoningTokens})
 	if err != nil {
 		t.release(ctx, rules)
 		return nil, platform.Invalid("max_tokens", "this request's worst-case cost is beyond what Tollgate can price; lower max_tokens")
 	}
+	// What the policy just read already refuses most requests that cannot
+	// be paid, without a write: a client looping at zero balance must not
+	// become a stream of transactions. The reservation decides the rest.
+	if err := precheck(pol, maxCost, g.cfg.RequireCredits); err != nil {
+		t.release(ctx, nil) // the request counts against its rate limits
+		g.refused.WithLabelValues("payment").Inc()
+		return nil, &HeaderError{Err: err, Headers: t.headers}
+	}
 	h := &billing.Hold{RequestID: a.RequestID, OrgID: a.OrgID, GroupID: a.GroupID, KeyID: a.KeyID, Model: a.Model,
 		Amount: maxCost, Month: billing.MonthOf(now), CreatedAt: now.UTC(), ExpiresAt: now.Add(g.cfg.HoldTTL).UTC()}
 	if err := g.reserve(ctx, h); err != nil {
-		t.release(ctx, rules)
+		if platform.ErrorKind(err) == platform.KindPaymentRequired {
+			t.release(ctx, nil)
+		} else {
+			t.release(ctx, rules)
+		}
 		if platform.ErrorKind(err) == platform.KindPaymentRequired {
 			g.refused.WithLabelValues("payment").Inc()
 			return nil, &HeaderError{Err: err, Headers: t.headers}
@@ -276,6 +291,32 @@ func (g *Gate) Admit(ctx context.Context, a Admission) (*Ticket, error) {
 	}
 	t.held = maxCost
 	return t, nil
+}
+
+// precheck refuses, from the policy read for this request, what the
+// reservation would certainly refuse.
+func precheck(pol *billing.Policy, amount money.Micros, requireCredits bool) error {
+	if avail := pol.Account.Available(); requireCredits && avail < amount {
+		return billing.Refusal(fmt.Sprintf("Organization %s is out of credits", pol.Account.OrgID), amount, avail,
+			"Top up with POST /api/v1/billing/topups or `tollgate billing topup`.")
+	}
+	for _, c := range pol.Caps {
+		if room := c.Monthly - c.Spent - c.HeldNow; room < amount {
+			return billing.Refusal(fmt.Sprintf("%s has reached its monthly spend cap of $%s", scopeTitle(c.Scope), money.Decimal(c.Monthly)),
+				amount, room, "Raise the cap or wait for next month.")
+		}
+	}
+	return nil
+}
+
+func scopeTitle(s billing.Scope) string {
+	switch s.Kind {
+	case billing.ScopeOrg:
+		return "Organization " + s.ID
+	case billing.ScopeGroup:
+		return "Group " + s.ID
+	}
+	return "Key " + s.ID
 }
 
 // release undoes an admission that will not run: the rate-limit charges
@@ -336,8 +377,10 @@ func (t *Ticket) Settle(ctx context.Context, rec *metering.Record) error {
 	}
 	c, err := t.Cost(rec)
 	if err != nil {
-		t.g.log.Error("pricing failed; recording the request at no cost", "request_id", rec.RequestID, "err", err)
-		c = pricing.Cost{PriceID: t.price.ID}
+		// Only absurd counts overflow; bill what was reserved rather than
+		// serve it free.
+		t.g.log.Error("pricing failed; billing the reserved amount", "request_id", rec.RequestID, "err", err)
+		c = pricing.Cost{PriceID: t.price.ID, Output: t.held, Total: t.held}
 	}
 	rec.Cost = c
 	// The record is the hold's request: its ID releases the hold, and the

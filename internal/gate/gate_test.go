@@ -200,22 +200,28 @@ func TestTokensAreCorrectedToTheRealCount(t *testing.T) {
 	}
 }
 
-func TestRefusalForMoneyRefundsTheLimits(t *testing.T) {
+// A request refused for money still counts against its rate limits (a
+// client looping at zero balance is throttled, and never reaches a write),
+// but holds no concurrency slot.
+func TestRefusalForMoneyKeepsTheRateButFreesTheSlot(t *testing.T) {
 	e := newEnv(t, gate.Config{RequireCredits: true})
 	e.setLimit(billing.Scope{Kind: billing.ScopeKey, ID: e.key}, "", 2, 0, 1)
-	for range 5 {
-		_, err := e.admit("sonar", 10, 10)
-		if platform.ErrorKind(err) != platform.KindPaymentRequired {
+	for range 2 {
+		if _, err := e.admit("sonar", 10, 10); platform.ErrorKind(err) != platform.KindPaymentRequired {
 			t.Fatalf("no credits = %v", err)
 		}
 	}
-	// None of the refused requests used the rate limit or a slot.
+	if _, err := e.admit("sonar", 10, 10); platform.ErrorKind(err) != platform.KindRateLimited {
+		t.Fatalf("third refused request = %v; want the rate limit", err)
+	}
+	e.clk.Add(time.Minute)
 	e.topUp(money.PerDollar)
 	tk, err := e.admit("sonar", 10, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The single concurrency slot is taken until the first settles.
+	// The single concurrency slot is taken until the first settles; the
+	// refusal gives its rate-limit charge back.
 	if _, err := e.admit("sonar", 10, 10); platform.ErrorKind(err) != platform.KindRateLimited ||
 		!strings.Contains(err.Error(), "concurrent") {
 		t.Fatalf("second concurrent = %v", err)

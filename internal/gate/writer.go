@@ -121,9 +121,18 @@ func (w *writer) direct(ctx context.Context, batch []pending) error {
 		}
 	}
 	w.batch.Observe(float64(len(batch)))
+	if err != nil && len(batch) > 1 {
+		// One bad record must not cost its neighbours their answers:
+		// write them one by one.
+		w.log.Warn("a usage batch failed; writing its records one by one", "records", len(batch), "err", err)
+		for _, p := range batch {
+			_ = w.direct(ctx, []pending{p})
+		}
+		return err
+	}
 	if err != nil {
 		w.failed.Add(float64(len(batch)))
-		w.log.Error("usage could not be recorded", "records", len(batch), "err", err)
+		w.log.Error("usage could not be recorded", "request_id", batch[0].s.Record.RequestID, "err", err)
 		err = errors.Join(ErrNotRecorded, err)
 	}
 	for _, p := range batch {

@@ -184,10 +184,12 @@ type Worst struct {
 	PromptTokens    int64
 	MaxOutputTokens int64
 	ContextSize     ContextSize
-	// CitationTokens and SearchQueries bound what a model that bills them
-	// (Deep Research) may use; they are not known before the call.
-	CitationTokens int64
-	SearchQueries  int64
+	// CitationTokens, SearchQueries and ReasoningTokens bound what a model
+	// that bills them apart (Deep Research) may use beyond its output; they
+	// are not known before the call.
+	CitationTokens  int64
+	SearchQueries   int64
+	ReasoningTokens int64
 }
 
 // MaxCost is the most a request can cost before it runs: its prompt, every
@@ -207,6 +209,9 @@ func MaxCost(p *Price, w Worst) (money.Micros, error) {
 	}
 	if p.SearchPer1K > 0 {
 		u.SearchQueries = w.SearchQueries
+	}
+	if p.ReasoningPer1M > 0 {
+		u.ReasoningTokens = w.ReasoningTokens
 	}
 	c, err := Compute(&worst, u)
 	return c.Total, err

@@ -170,9 +170,9 @@ func (s *Store) Settle(ctx context.Context, batch []*billing.Settlement) ([]bool
 				continue
 			}
 			r := &st.Record
-			started, at := r.StartedAt, r.StartedAt.Add(r.Latency)
+			started := r.StartedAt
 			if started.IsZero() {
-				started, at = now, now
+				started = now
 			}
 			rb.add(r, started)
 			cost := r.Cost.Total
@@ -181,8 +181,11 @@ func (s *Store) Settle(ctx context.Context, batch []*billing.Settlement) ([]bool
 			}
 			sb.add(r.OrgID, r.GroupID, r.KeyID, billing.MonthOf(started), cost, 0)
 			a := accounts[r.OrgID]
+			// Dated when the request started, like its rollups and its
+			// spend: a request that crosses a month's end belongs to one
+			// month in every report.
 			t := &billing.Transaction{Kind: billing.KindUsage, Amount: -cost, RequestID: r.RequestID,
-				GroupID: r.GroupID, KeyID: r.KeyID, Model: r.Model, CreatedBy: systemID, CreatedAt: at}
+				GroupID: r.GroupID, KeyID: r.KeyID, Model: r.Model, CreatedBy: systemID, CreatedAt: started}
 			if err := move(a, t); err != nil {
 				return err
 			}
