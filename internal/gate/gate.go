@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +37,7 @@ type Store interface {
 	Reserve(ctx context.Context, h *billing.Hold, requireCredits bool) error
 	ReleaseHold(ctx context.Context, requestID string) error
 	ExpireHolds(ctx context.Context, now time.Time) (int, error)
+	ExtendHolds(ctx context.Context, requestIDs []string, until time.Time) error
 	Settle(ctx context.Context, batch []*billing.Settlement) ([]bool, error)
 	ListPrices(ctx context.Context) ([]*pricing.Price, error)
 	PruneUsage(ctx context.Context, cutoff, minuteCutoff time.Time) (int, error)
@@ -71,7 +73,9 @@ type Gate struct {
 	prices   atomic.Pointer[pricing.Book]
 	writer   *writer
 	reserver *reserver // nil unless reservations are batched
-	refused  *prometheus.CounterVec
+	// live are the admitted tickets not yet settled, kept alive by Run.
+	live    sync.Map // request ID → *Ticket
+	refused *prometheus.CounterVec
 	// writerDone is closed when the writer has drained.
 	writerDone chan struct{}
 }
@@ -143,9 +147,19 @@ func (g *Gate) LoadPrices(ctx context.Context) error {
 	return nil
 }
 
-// Run refreshes prices, expires orphaned holds and prunes old usage until
-// ctx ends.
+// heartbeat is how often Run renews the holds and concurrency slots of
+// requests still running; a slot's lease is a few heartbeats, so the slot
+// of a process that died (or a release lost to a Redis hiccup) comes back
+// within a minute and a half.
+const heartbeat = 30 * time.Second
+
+const slotLease = 3 * heartbeat
+
+// Run refreshes prices, keeps the holds and slots of running requests
+// alive, expires orphaned holds and prunes old usage until ctx ends.
 func (g *Gate) Run(ctx context.Context, usageRetention, minuteRetention time.Duration) {
+	beat := time.NewTicker(min(heartbeat, g.cfg.HoldTTL/3))
+	defer beat.Stop()
 	prices := time.NewTicker(g.cfg.PriceRefresh)
 	holds := time.NewTicker(time.Minute)
 	prune := time.NewTicker(time.Hour)
@@ -156,6 +170,8 @@ func (g *Gate) Run(ctx context.Context, usageRetention, minuteRetention time.Dur
 		select {
 		case <-ctx.Done():
 			return
+		case <-beat.C:
+			g.keepAlive(ctx)
 		case <-prices.C:
 			if err := g.LoadPrices(ctx); err != nil && ctx.Err() == nil {
 				g.log.Warn("price refresh failed; keeping the prices loaded before", "err", err)
@@ -187,6 +203,28 @@ const (
 	ReserveCitationTokens  = 128_000
 	ReserveReasoningTokens = 200_000
 )
+
+// keepAlive renews the holds and slots of the requests still running, so
+// neither lapses under a long stream.
+func (g *Gate) keepAlive(ctx context.Context) {
+	var ids []string
+	g.live.Range(func(k, v any) bool {
+		ids = append(ids, k.(string))
+		t := v.(*Ticket)
+		if len(t.slots) > 0 {
+			if _, err := g.limiter.Acquire(ctx, t.slots, t.a.RequestID, slotLease); err != nil && ctx.Err() == nil {
+				g.log.Warn("renewing concurrency slots failed", "request_id", t.a.RequestID, "err", err)
+			}
+		}
+		return true
+	})
+	if len(ids) == 0 {
+		return
+	}
+	if err := g.store.ExtendHolds(ctx, ids, g.now().Add(g.cfg.HoldTTL).UTC()); err != nil && ctx.Err() == nil {
+		g.log.Warn("renewing reservations failed", "requests", len(ids), "err", err)
+	}
+}
 
 // Admission describes a request about to run.
 type Admission struct {
@@ -242,7 +280,7 @@ func (g *Gate) Admit(ctx context.Context, a Admission) (*Ticket, error) {
 		}
 	}
 	if len(slots) > 0 {
-		d, err := g.limiter.Acquire(ctx, slots, a.RequestID, g.cfg.HoldTTL)
+		d, err := g.limiter.Acquire(ctx, slots, a.RequestID, slotLease)
 		if err != nil || !d.Allowed {
 			g.refund(ctx, rules)
 			if err != nil {
@@ -290,6 +328,7 @@ func (g *Gate) Admit(ctx context.Context, a Admission) (*Ticket, error) {
 		return nil, fmt.Errorf("reserve: %w", err)
 	}
 	t.held = maxCost
+	g.live.Store(a.RequestID, t)
 	return t, nil
 }
 
@@ -324,9 +363,7 @@ func scopeTitle(s billing.Scope) string {
 func (t *Ticket) release(ctx context.Context, rules []ratelimit.Rule) {
 	t.g.refund(ctx, rules)
 	if len(t.slots) > 0 {
-		if err := t.g.limiter.Release(context.WithoutCancel(ctx), t.slots, t.a.RequestID); err != nil {
-			t.g.log.Warn("releasing concurrency slots failed; they lapse with their lease", "request_id", t.a.RequestID, "err", err)
-		}
+		t.g.releaseSlots(ctx, t.slots, t.a.RequestID)
 	}
 }
 
@@ -405,12 +442,32 @@ func (t *Ticket) Settle(ctx context.Context, rec *metering.Record) error {
 			t.g.log.Warn("correcting token limits failed", "request_id", rec.RequestID, "err", cerr)
 		}
 	}
+	t.g.live.Delete(t.a.RequestID)
 	if len(t.slots) > 0 {
-		if rerr := t.g.limiter.Release(context.WithoutCancel(ctx), t.slots, t.a.RequestID); rerr != nil {
-			t.g.log.Warn("releasing concurrency slots failed; they lapse with their lease", "request_id", rec.RequestID, "err", rerr)
-		}
+		t.g.releaseSlots(ctx, t.slots, t.a.RequestID)
 	}
 	return err
+}
+
+// releaseSlots frees slots, retrying in the background when the limiter
+// cannot be reached (a Redis hiccup must not keep a key's slots taken
+// until their lease ends).
+func (g *Gate) releaseSlots(ctx context.Context, slots []ratelimit.Slot, holder string) {
+	ctx = context.WithoutCancel(ctx)
+	if err := g.limiter.Release(ctx, slots, holder); err == nil {
+		return
+	}
+	go func() {
+		for i := 1; i <= 4; i++ {
+			time.Sleep(time.Duration(i*i) * 250 * time.Millisecond)
+			if err := g.limiter.Release(ctx, slots, holder); err == nil {
+				return
+			} else if i == 4 {
+				g.log.Warn("releasing concurrency slots failed; they lapse with their lease", "request_id", holder,
+					"lease", slotLease, "err", err)
+			}
+		}
+	}()
 }
 
 // HeaderError is an error that carries response headers (x-ratelimit-*).

@@ -281,3 +281,35 @@ func TestSettleIsDurableAndPriced(t *testing.T) {
 		t.Fatalf("account = %+v, %v", a, err)
 	}
 }
+
+// A request that runs longer than the hold's lifetime keeps its hold: Run
+// renews it, so no replica's ExpireHolds frees the room it still needs.
+func TestRunKeepsRunningRequestsHolds(t *testing.T) {
+	e := newEnv(t, gate.Config{RequireCredits: true, HoldTTL: 300 * time.Millisecond})
+	e.topUp(money.PerDollar)
+	tk, err := e.admit("sonar", 10, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.g.Run(ctx, 24*time.Hour, 24*time.Hour); close(done) }()
+	// Five hold lifetimes pass on the clock while the request runs.
+	for range 15 {
+		time.Sleep(40 * time.Millisecond)
+		e.clk.Add(100 * time.Millisecond)
+	}
+	time.Sleep(150 * time.Millisecond) // one more heartbeat after the last tick
+	cancel()
+	<-done
+	if n, err := e.st.ExpireHolds(context.Background(), e.clk.Now()); err != nil || n != 0 {
+		t.Fatalf("expired %d holds of a running request, %v", n, err)
+	}
+	if err := tk.Settle(context.Background(), okRecord(10, 10)); err != nil {
+		t.Fatal(err)
+	}
+	a, err := e.st.Account(context.Background(), e.org, e.clk.Now())
+	if err != nil || a.Held != 0 || a.Balance != money.PerDollar-(10+10+5000) {
+		t.Fatalf("account = %+v, %v", a, err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/billing"
@@ -448,4 +449,29 @@ func (s *Store) ExpireHolds(ctx context.Context, now time.Time) (int, error) {
 		return nil
 	})
 	return total, err
+}
+
+// ExtendHolds pushes the expiry of the holds of requests still running to
+// until, so ExpireHolds (on any replica) never releases a hold whose
+// request is alive, however long it streams.
+func (s *Store) ExtendHolds(ctx context.Context, requestIDs []string, until time.Time) error {
+	for len(requestIDs) > 0 {
+		n := min(len(requestIDs), maxRowsPerInsert)
+		chunk := requestIDs[:n]
+		requestIDs = requestIDs[n:]
+		args := make([]any, 0, n+2)
+		args = append(args, ts(until))
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		args = append(args, ts(until))
+		q := `UPDATE billing_holds SET expires_at = ? WHERE request_id IN (?` + strings.Repeat(", ?", n-1) + `) AND expires_at < ?`
+		if err := s.tx(ctx, func(tx *sql.Tx) error {
+			_, err := s.exec(ctx, tx, q, args...)
+			return err
+		}); err != nil {
+			return fmt.Errorf("extend holds: %w", err)
+		}
+	}
+	return nil
 }
