@@ -175,6 +175,15 @@ func (s *Service) finish(ctx context.Context, t *gate.Ticket, rec *metering.Reco
 	return err
 }
 
+// withHeaders keeps the x-ratelimit-* headers of an admitted request on
+// the error it ended with.
+func withHeaders(err error, t *gate.Ticket) error {
+	if t == nil {
+		return err
+	}
+	return &gate.HeaderError{Err: err, Headers: t.Headers()}
+}
+
 // extraInt reads an integer usage extra (citation_tokens, …).
 func extraInt(extra map[string]json.RawMessage, k string) int {
 	var n int
@@ -210,7 +219,7 @@ func (s *Service) Complete(ctx context.Context, c Caller, endpoint string, r *Re
 		if err := s.finish(ctx, t, &rec); err != nil {
 			return nil, err
 		}
-		return nil, perr
+		return nil, withHeaders(perr, t)
 	}
 	u := s.usage(r, resp.Usage, resp.Content)
 	if err := checkOutput(r.Schema, resp.Content); err != nil {
@@ -222,7 +231,7 @@ func (s *Service) Complete(ctx context.Context, c Caller, endpoint string, r *Re
 		if ferr := s.finish(ctx, t, &rec); ferr != nil {
 			return nil, ferr
 		}
-		return nil, err
+		return nil, withHeaders(err, t)
 	}
 	finish := resp.FinishReason
 	if finish == "" {
@@ -385,7 +394,7 @@ func (s *Service) Stream(ctx context.Context, c Caller, endpoint string, r *Requ
 		if ferr := ss.End(ctx, outcome, status, platform.ErrorMessage(perr)); ferr != nil {
 			return nil, ferr
 		}
-		return nil, perr
+		return nil, withHeaders(perr, t)
 	}
 	ss.st = st
 	return ss, nil
