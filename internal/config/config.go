@@ -46,6 +46,7 @@ type Config struct {
 	Limits    LimitsConfig     `yaml:"limits"`
 	Redis     RedisConfig      `yaml:"redis"`
 	Billing   BillingConfig    `yaml:"billing"`
+	Search    SearchConfig     `yaml:"search"`
 }
 
 // LogConfig selects the log level and format.
@@ -100,6 +101,7 @@ func Default() Config {
 		Async:   AsyncConfig{Workers: 4, TTL: 7 * 24 * time.Hour},
 		Limits:  defaultLimits(),
 		Billing: defaultBilling(),
+		Search:  defaultSearch(),
 	}
 }
 
@@ -322,6 +324,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateInference(bad)
 	c.validateBilling(bad)
+	c.validateSearch(bad)
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration:\n  %s", strings.Join(errs, "\n  "))
 	}

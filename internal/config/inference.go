@@ -96,6 +96,23 @@ func (c *Config) resolveSecrets(getenv func(string) string) error {
 			u.APIKey = strings.TrimSpace(string(b))
 		}
 	}
+	for i := range c.Search.Providers {
+		p := &c.Search.Providers[i]
+		switch {
+		case p.APIKeyEnv != "" && p.APIKeyFile != "":
+			return fmt.Errorf("search.providers[%d] (%s): set api_key_env or api_key_file, not both", i, p.Name)
+		case p.APIKeyEnv != "":
+			if p.APIKey = getenv(p.APIKeyEnv); p.APIKey == "" {
+				return fmt.Errorf("search.providers[%d] (%s): environment variable %s is empty", i, p.Name, p.APIKeyEnv)
+			}
+		case p.APIKeyFile != "":
+			b, err := os.ReadFile(p.APIKeyFile)
+			if err != nil {
+				return fmt.Errorf("search.providers[%d] (%s): api_key_file: %w", i, p.Name, err)
+			}
+			p.APIKey = strings.TrimSpace(string(b))
+		}
+	}
 	return nil
 }
 
