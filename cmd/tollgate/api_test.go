@@ -80,6 +80,7 @@ func newAPIHarnessWith(t *testing.T, backend string, edit func(*config.Config)) 
 	// the billing tests turn both back on through edit.
 	c.Billing.RequireCredits = false
 	c.Limits.TierRPM = map[string][]int64{"*": {0, 0, 0, 0, 0, 0}}
+	c.DataDir = t.TempDir() // the local search index lives here
 	if edit != nil {
 		edit(&c)
 	}

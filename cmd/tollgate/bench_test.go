@@ -28,7 +28,9 @@ func BenchmarkHTTP(b *testing.B) {
 	if _, err := st.Migrate(ctx, nil); err != nil {
 		b.Fatal(err)
 	}
-	a, err := newApp(config.Default(), st, slog.New(slog.DiscardHandler), func() time.Time { return time.Now().UTC() })
+	c := config.Default()
+	c.DataDir = b.TempDir()
+	a, err := newApp(c, st, slog.New(slog.DiscardHandler), func() time.Time { return time.Now().UTC() })
 	if err != nil {
 		b.Fatal(err)
 	}

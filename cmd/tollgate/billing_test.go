@@ -88,7 +88,9 @@ func newFleet(t *testing.T, backend string, n int, edit func(*config.Config)) *f
 				t.Fatal(err)
 			}
 		}
-		a, err := newApp(c, st, slog.New(slog.DiscardHandler), now)
+		rc := c
+		rc.DataDir = t.TempDir() // each replica keeps its own local search index
+		a, err := newApp(rc, st, slog.New(slog.DiscardHandler), now)
 		if err != nil {
 			t.Fatal(err)
 		}
