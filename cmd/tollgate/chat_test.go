@@ -271,7 +271,12 @@ func TestChatFailoverAndBreaker(t *testing.T) {
 
 func TestChatUpstreamErrors(t *testing.T) {
 	limited := upstreamtest.New(t, upstreamtest.Behaviour{FailStatus: 429, RetryAfter: 7})
-	h := newAPIHarnessWith(t, "sqlite", withUpstreams(limited))
+	h := newAPIHarnessWith(t, "sqlite", func(c *config.Config) {
+		withUpstreams(limited)(c)
+		// Without search, an unrouted search model has nothing to answer
+		// with (with it, the extractive engine answers: grounded_test.go).
+		c.Search.LocalIndex = false
+	})
 	key := h.chatKey()
 	resp := h.post("/chat/completions", key, `{"model":"sonar","messages":[{"role":"user","content":"hi"}]}`)
 	resp.Body.Close()

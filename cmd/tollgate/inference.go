@@ -68,7 +68,7 @@ func newInference(c config.Config, log *slog.Logger, reg prometheus.Registerer, 
 	for _, m := range c.Models {
 		models = append(models, catalog.Model{ID: m.ID, Aliases: m.Aliases, Kind: catalog.Kind(m.Kind),
 			OwnedBy: m.OwnedBy, ContextWindow: m.ContextWindow, DefaultMaxTokens: m.DefaultMaxTokens,
-			MaxOutputTokens: m.MaxOutputTokens, Created: started})
+			MaxOutputTokens: m.MaxOutputTokens, Ground: m.Ground, Created: started})
 		rt := &upstream.Route{Fallbacks: m.Fallbacks}
 		for _, r := range m.Routes {
 			name := r.Model

@@ -72,6 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		usageCmd(e), billingCmd(e), limitsCmd(e), pricesCmd(e),
 		versionCmd(e),
 		benchCmd(e),
+		indexCmd(e),
 	)
 	err := root.ExecuteContext(ctx)
 	if err != nil && isCobraUsage(err) {

@@ -25,6 +25,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/config"
 	"github.com/tollgate-dev/tollgate/internal/gate"
 	"github.com/tollgate-dev/tollgate/internal/governance"
+	"github.com/tollgate-dev/tollgate/internal/indexing"
 	"github.com/tollgate-dev/tollgate/internal/platform"
 	"github.com/tollgate-dev/tollgate/internal/server"
 	"github.com/tollgate-dev/tollgate/internal/store/sqlstore"
@@ -132,6 +133,7 @@ type app struct {
 	jobs      *async.Service
 	gate      *gate.Gate
 	chat      *chat.Service
+	search    *searchStack
 	// closeLimiter closes the limiter's Redis connection, if any.
 	closeLimiter func() error
 }
@@ -141,6 +143,7 @@ type app struct {
 func (a *app) close() {
 	a.gate.Close()
 	_ = a.closeLimiter()
+	a.search.close()
 }
 
 func newApp(c config.Config, st *sqlstore.Store, log *slog.Logger, now func() time.Time) (*app, error) {
@@ -168,16 +171,34 @@ func newApp(c config.Config, st *sqlstore.Store, log *slog.Logger, now func() ti
 		return nil, err
 	}
 	chatSvc.SetGate(g)
+	srch, err := newSearch(context.Background(), c, log)
+	if err != nil {
+		g.Close()
+		_ = closeLimiter()
+		return nil, err
+	}
+	if srch.engine != nil {
+		chatSvc.SetGrounding(srch.engine, router.HasRoute)
+	}
 	jobs := async.New(st, async.NewChatRunner(chatSvc), async.Options{Workers: c.Async.Workers, TTL: c.Async.TTL,
 		Now: now, Log: log})
 	health := server.NewHealth(st)
+	adminDeps := &admin.Deps{Service: svc, Billing: billing.NewService(st, nil, now), Auth: adminAuth, Log: log, Now: now,
+		MaxBody: c.HTTP.MaxBodyBytes, TrustProxy: c.TrustProxy}
+	var indexSvc admin.IndexService
+	if srch.index != nil {
+		indexSvc = indexing.New(srch.index, indexing.Options{})
+	}
 	handler := server.New(log, c.BasePath, health, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		&api.Deps{Auth: keyAuth, Service: svc, Chat: chatSvc, Log: log, Now: now,
 			MaxBody: c.HTTP.MaxBodyBytes, TrustProxy: c.TrustProxy, KeepAlive: c.Routing.StreamKeepAlive, Async: jobs},
-		&admin.Deps{Service: svc, Billing: billing.NewService(st, nil, now), Auth: adminAuth, Log: log, Now: now,
-			MaxBody: c.HTTP.MaxBodyBytes, TrustProxy: c.TrustProxy})
+		adminDeps,
+		func(mux *http.ServeMux) {
+			api.RegisterSearch(mux, api.SearchDeps{Auth: keyAuth, Search: srch.provider, Log: log, MaxBody: c.HTTP.MaxBodyBytes, Now: now})
+		},
+		func(mux *http.ServeMux) { admin.RegisterIndex(mux, adminDeps, indexSvc) })
 	return &app{handler: handler, keyAuth: keyAuth, adminAuth: adminAuth, svc: svc, health: health,
-		router: router, registry: reg, jobs: jobs, gate: g, chat: chatSvc, closeLimiter: closeLimiter}, nil
+		router: router, registry: reg, jobs: jobs, gate: g, chat: chatSvc, closeLimiter: closeLimiter, search: srch}, nil
 }
 
 // bootstrapIfEmpty creates the first organization, its owner and an owner

@@ -25,7 +25,11 @@ type Model struct {
 	ContextWindow    int // 0: unknown, not checked
 	DefaultMaxTokens int // 0: leave it to the upstream
 	MaxOutputTokens  int // 0: not checked
-	Created          time.Time
+	// Ground sends a search model's LLM route the numbered sources of a
+	// search and keeps the citations it uses. Without a route a search
+	// model is always answered from a search, by the extractive engine.
+	Ground  bool
+	Created time.Time
 }
 
 // Catalog resolves model names.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/internal/catalog"
 	"github.com/tollgate-dev/tollgate/internal/gate"
+	"github.com/tollgate-dev/tollgate/internal/grounding"
 	"github.com/tollgate-dev/tollgate/internal/metering"
 	"github.com/tollgate-dev/tollgate/internal/platform"
 	"github.com/tollgate-dev/tollgate/internal/pricing"
@@ -43,6 +44,10 @@ type Service struct {
 	sink    metering.Sink
 	gate    *gate.Gate
 	now     func() time.Time
+	// grounder answers search models from a search; hasRoute tells
+	// whether an LLM writes the answer or the extractive engine does.
+	grounder *grounding.Engine
+	hasRoute func(model string) bool
 }
 
 // SetGate makes every request pass the gate: limits, caps and credits
@@ -198,6 +203,10 @@ func (s *Service) Complete(ctx context.Context, c Caller, endpoint string, r *Re
 	if err := s.checkContext(r); err != nil {
 		return nil, err
 	}
+	o, err := s.groundOptions(r)
+	if err != nil {
+		return nil, err
+	}
 	t, err := s.admit(ctx, c, r)
 	if err != nil {
 		return nil, err
@@ -205,6 +214,29 @@ func (s *Service) Complete(ctx context.Context, c Caller, endpoint string, r *Re
 	start := s.now()
 	rec := metering.Record{RequestID: c.RequestID, OrgID: c.OrgID, GroupID: c.GroupID, KeyID: c.KeyID,
 		Endpoint: endpoint, Model: r.Model.ID, StartedAt: start.UTC()}
+	var src *grounding.Sources
+	if o != nil {
+		if src, err = s.retrieve(ctx, r, o); err != nil {
+			rec.Status, rec.Outcome, rec.Error = statusOf(err), metering.OutcomeError, platform.ErrorMessage(err)
+			rec.Latency = s.now().Sub(start)
+			if ferr := s.finish(ctx, t, &rec); ferr != nil {
+				return nil, ferr
+			}
+			return nil, withHeaders(err, t)
+		}
+		if !s.hasRoute(r.Model.ID) {
+			out, rec := s.completeExtractive(ctx, c, endpoint, r, o, src, rec)
+			if err := s.finish(ctx, t, &rec); err != nil {
+				return nil, err
+			}
+			if t != nil {
+				out.Usage.Cost = rec.Cost.JSON()
+				out.Headers = t.Headers()
+			}
+			return out, nil
+		}
+		withSources(r, src)
+	}
 	resp, at, err := s.router.Complete(ctx, r.Model.ID, s.upstreamRequest(r))
 	rec.ServedBy, rec.Deployment, rec.Attempts = at.Model, at.Deployment, at.Attempts
 	if err != nil {
@@ -237,10 +269,17 @@ func (s *Service) Complete(ctx context.Context, c Caller, endpoint string, r *Re
 	if finish == "" {
 		finish = "stop"
 	}
+	content, extra := resp.Content, resp.Extra
+	if src != nil {
+		// Only the sources the answer cites, numbered in citation order.
+		g := grounding.Cite(content, src)
+		content, extra = g.Text, mergeExtra2(resp.Extra, groundedExtra(g, o))
+		u.Extra = mergeExtra2(u.Extra, usageExtra(src))
+	}
 	out := &Completion{ID: newCompletionID(), Object: "chat.completion", Created: start.Unix(), Model: r.Model.ID,
 		Choices: []ChoiceJSON{{Index: 0, FinishReason: &finish,
-			Message: &MessageJSON{Role: "assistant", Content: resp.Content, ToolCalls: resp.ToolCalls}}},
-		Usage: usageJSON(u), Extra: resp.Extra}
+			Message: &MessageJSON{Role: "assistant", Content: content, ToolCalls: resp.ToolCalls}}},
+		Usage: usageJSON(u), Extra: extra}
 	rec = s.record(rec, u)
 	rec.Status, rec.Outcome, rec.Latency = http.StatusOK, metering.OutcomeOK, s.now().Sub(start)
 	if err := s.finish(ctx, t, &rec); err != nil {
@@ -354,8 +393,15 @@ type StreamSession struct {
 	ttft     time.Duration
 	ticket   *gate.Ticket
 	cost     *pricing.CostJSON
-	ended    sync.Once
-	endErr   error
+	// Grounded streams: the sources, the request's search options, the
+	// extractive answer (no LLM) or the citer renumbering the LLM's [n].
+	src     *grounding.Sources
+	opts    *grounding.Options
+	answer  *grounding.Grounded
+	citer   *grounding.Citer
+	flushed bool
+	ended   sync.Once
+	endErr  error
 }
 
 // Headers are the x-ratelimit-* headers to send with the stream.
@@ -373,6 +419,10 @@ func (s *Service) Stream(ctx context.Context, c Caller, endpoint string, r *Requ
 	if err := s.checkContext(r); err != nil {
 		return nil, err
 	}
+	o, err := s.groundOptions(r)
+	if err != nil {
+		return nil, err
+	}
 	t, err := s.admit(ctx, c, r)
 	if err != nil {
 		return nil, err
@@ -380,11 +430,37 @@ func (s *Service) Stream(ctx context.Context, c Caller, endpoint string, r *Requ
 	start := s.now()
 	rec := metering.Record{RequestID: c.RequestID, OrgID: c.OrgID, GroupID: c.GroupID, KeyID: c.KeyID,
 		Endpoint: endpoint, Model: r.Model.ID, Stream: true, StartedAt: start.UTC()}
+	ss := &StreamSession{s: s, r: r, rec: rec, id: newCompletionID(), created: start.Unix(), start: start, ticket: t, opts: o}
+	var (
+		st upstream.Stream
+		at upstream.Attempt
+	)
+	if o != nil {
+		src, rerr := s.retrieve(ctx, r, o)
+		if rerr != nil {
+			if ferr := ss.End(ctx, metering.OutcomeError, statusOf(rerr), platform.ErrorMessage(rerr)); ferr != nil {
+				return nil, ferr
+			}
+			return nil, withHeaders(rerr, t)
+		}
+		ss.src = src
+		if !s.hasRoute(r.Model.ID) {
+			g := s.grounder.Extractive(question(r), src)
+			ss.answer = g
+			u := &upstream.Usage{PromptTokens: s.promptTokens(r), CompletionTokens: s.tokens.Count(g.Text), Estimated: true,
+				Extra: usageExtra(src)}
+			u.TotalTokens = u.PromptTokens + u.CompletionTokens
+			ss.rec.ServedBy, ss.rec.Deployment, ss.rec.Attempts = r.Model.ID, "extractive", 1
+			ss.st = &textStream{chunks: extractiveChunks(g.Text), usage: u}
+			return ss, nil
+		}
+		withSources(r, src)
+		ss.citer = grounding.NewCiter(src)
+	}
 	ur := s.upstreamRequest(r)
 	ur.Stream = true
-	st, at, err := s.router.Stream(ctx, r.Model.ID, ur)
-	rec.ServedBy, rec.Deployment, rec.Attempts = at.Model, at.Deployment, at.Attempts
-	ss := &StreamSession{s: s, r: r, rec: rec, id: newCompletionID(), created: start.Unix(), start: start, ticket: t}
+	st, at, err = s.router.Stream(ctx, r.Model.ID, ur)
+	ss.rec.ServedBy, ss.rec.Deployment, ss.rec.Attempts = at.Model, at.Deployment, at.Attempts
 	if err != nil {
 		perr := toPlatform(err, r.Model.ID)
 		outcome, status := metering.OutcomeError, statusOf(perr)
@@ -412,11 +488,21 @@ func (ss *StreamSession) chunk(object string) *Completion {
 func (ss *StreamSession) Next() (*Completion, error) {
 	for {
 		c, err := ss.st.Recv()
+		if err == io.EOF && ss.citer != nil && !ss.flushed {
+			// Text the citer held back (a marker cut between chunks).
+			ss.flushed = true
+			if rest := ss.citer.Flush(); rest != "" {
+				c, err = upstream.Chunk{Content: rest}, nil
+			}
+		}
 		if err == io.EOF {
 			return nil, io.EOF
 		}
 		if err != nil {
 			return nil, midStream(err, ss.r.Model.ID)
+		}
+		if ss.citer != nil && !ss.flushed && c.Content != "" {
+			c.Content = ss.citer.Write(c.Content)
 		}
 		if c.Usage != nil {
 			ss.reported = c.Usage
@@ -483,7 +569,22 @@ func (ss *StreamSession) Final() *Completion {
 	out.Usage = usageJSON(ss.finalUsage())
 	out.Usage.Cost = ss.cost
 	out.Extra = ss.extraJSON()
+	if g := ss.grounded(); g != nil {
+		out.Extra = mergeExtra2(out.Extra, groundedExtra(g, ss.opts))
+		out.Usage.Extra = mergeExtra2(out.Usage.Extra, usageExtra(ss.src))
+	}
 	return out
+}
+
+// grounded is the citation fields of a grounded stream, nil otherwise.
+func (ss *StreamSession) grounded() *grounding.Grounded {
+	switch {
+	case ss.answer != nil:
+		return ss.answer
+	case ss.citer != nil:
+		return ss.citer.Grounded(ss.text.String())
+	}
+	return nil
 }
 
 func (ss *StreamSession) finalUsage() upstream.Usage {
@@ -508,6 +609,9 @@ func (ss *StreamSession) End(ctx context.Context, outcome metering.Outcome, stat
 			_ = ss.st.Close()
 		}
 		rec := ss.s.record(ss.rec, ss.finalUsage())
+		if ss.src != nil {
+			rec.SearchQueries = ss.src.Queries
+		}
 		rec.Status, rec.Outcome, rec.Error = status, outcome, reason
 		rec.Latency, rec.TTFT = ss.s.now().Sub(ss.start), ss.ttft
 		ss.endErr = ss.s.finish(ctx, ss.ticket, &rec)

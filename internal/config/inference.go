@@ -23,6 +23,10 @@ type ModelConfig struct {
 	Routes []RouteConfig `yaml:"routes"`
 	// Fallbacks are models tried, in order, when every route fails.
 	Fallbacks []string `yaml:"fallbacks"`
+	// Ground answers a search model's LLM route from a search: the LLM
+	// gets the numbered sources and the response keeps the citations it
+	// uses. Off for a Perplexity upstream, which searches itself.
+	Ground bool `yaml:"ground"`
 }
 
 // RouteConfig sends a model to an upstream.

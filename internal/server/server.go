@@ -56,13 +56,18 @@ func (h *Health) register(mux *http.ServeMux, log *slog.Logger) {
 	})
 }
 
-// New returns the root handler. metrics serves Prometheus' /metrics.
-func New(log *slog.Logger, basePath string, health *Health, metrics http.Handler, inference *api.Deps, management *admin.Deps) http.Handler {
+// New returns the root handler. metrics serves Prometheus' /metrics;
+// extra registers further routes (search, the index API).
+func New(log *slog.Logger, basePath string, health *Health, metrics http.Handler, inference *api.Deps, management *admin.Deps,
+	extra ...func(*http.ServeMux)) http.Handler {
 	mux := http.NewServeMux()
 	health.register(mux, log)
 	mux.Handle("GET /metrics", metrics)
 	api.Register(mux, inference)
 	admin.Register(mux, management)
+	for _, register := range extra {
+		register(mux)
+	}
 	mux.Handle("/", httpjson.NotFound(log))
 	return middleware.Chain(mux,
 		middleware.RequestID,

@@ -269,4 +269,3 @@ func (r *Router) try(ctx context.Context, model string, call func(context.Contex
 	// Report the last deployment tried, so the failure is attributed.
 	return Attempt{Model: last.model, Deployment: last.d.Name, Attempts: attempts}, lastErr
 }
-
