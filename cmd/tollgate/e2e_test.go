@@ -148,7 +148,7 @@ func TestRestartKeepsStateAndShutdownFlushes(t *testing.T) {
 
 func TestServeOnPostgres(t *testing.T) {
 	db := pgtest.URL(t)
-	url, out, stop := startRaw(t, "--database-url", db)
+	url, out, stop := startRaw(t, "--database-url", db, "--data-dir", t.TempDir()) // the search index lives on disk
 	if !strings.Contains(out.String(), "(database: postgres)") {
 		t.Fatalf("serve did not report PostgreSQL:\n%s", out.String())
 	}
