@@ -1,8 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/tollgate-dev/tollgate/internal/config"
+	"github.com/tollgate-dev/tollgate/internal/upstream/upstreamtest"
 )
 
 // A fresh install with no LLM answers the quickstart question from its own
@@ -63,5 +67,56 @@ func TestSearchAndIndexAreWired(t *testing.T) {
 	if code, _ := h.do("POST", "/api/v1/index/documents", h.token("viewer"),
 		`{"url":"https://example.org/x","text":"hello","title":"x"}`); code != 403 {
 		t.Fatalf("a viewer added to the index: %d", code)
+	}
+}
+
+// A search model whose route grounds its LLM: the upstream receives the
+// numbered sources, and the response cites only what the answer used,
+// renumbered, the same streamed or not.
+func TestGroundedLLMRoute(t *testing.T) {
+	fake := upstreamtest.New(t, upstreamtest.Behaviour{Reply: "Rotate it with a grace period [2]. Nothing else matters [9]."})
+	h := newAPIHarnessWith(t, "sqlite", func(c *config.Config) {
+		withUpstreams(fake)(c)
+		c.Models[0].Ground = true
+	})
+	key := h.chatKey()
+	body := `{"model":"sonar","messages":[{"role":"user","content":"How do I rotate an API key?"}]}`
+	out := h.must(200, "POST", "/chat/completions", key, body)
+	reqs := fake.Requests()
+	if len(reqs) != 1 {
+		t.Fatalf("%d upstream requests", len(reqs))
+	}
+	msgs := reqs[0]["messages"].([]any)
+	system := msgs[0].(map[string]any)
+	if system["role"] != "system" || !strings.Contains(system["content"].(string), "[1]") ||
+		!strings.Contains(system["content"].(string), "[2]") || !strings.Contains(system["content"].(string), "tollgate://docs/") {
+		t.Fatalf("the upstream did not get numbered sources: %v", system)
+	}
+	content := out["choices"].([]any)[0].(map[string]any)["message"].(map[string]any)["content"].(string)
+	citations, _ := out["citations"].([]any)
+	if content != "Rotate it with a grace period [1]. Nothing else matters." || len(citations) != 1 {
+		t.Fatalf("content %q, citations %v", content, citations)
+	}
+	resp := h.post("/chat/completions", key, strings.Replace(body, `"messages"`, `"stream":true,"messages"`, 1))
+	datas, _, _ := sseEvents(t, resp)
+	var streamed strings.Builder
+	for _, d := range datas[:len(datas)-1] {
+		var c struct {
+			Object    string
+			Choices   []struct{ Delta struct{ Content string } }
+			Citations []string
+		}
+		if err := json.Unmarshal([]byte(d), &c); err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Choices) > 0 {
+			streamed.WriteString(c.Choices[0].Delta.Content)
+		}
+		if c.Object == "chat.completion.done" && (len(c.Citations) != 1 || c.Citations[0] != citations[0]) {
+			t.Fatalf("final chunk citations %v, want %v", c.Citations, citations)
+		}
+	}
+	if streamed.String() != content {
+		t.Fatalf("streamed %q, want %q", streamed.String(), content)
 	}
 }
