@@ -16,8 +16,12 @@ type stmtCache struct {
 	db *sql.DB
 	m  sync.Map // query → *sql.Stmt
 	n  atomic.Int64
-	// pending marks queries being prepared in the background.
+	// pending marks queries being prepared in the background; wg waits
+	// for those preparations at close.
 	pending sync.Map
+	mu      sync.Mutex
+	closed  bool
+	wg      sync.WaitGroup
 }
 
 // maxCachedStmts bounds the cache: statements whose text varies with their
@@ -42,7 +46,15 @@ func (c *stmtCache) get(ctx context.Context, q querier, query string) *sql.Stmt 
 			// transaction that would deadlock. Prepare it in the
 			// background and run this one unprepared.
 			if _, busy := c.pending.LoadOrStore(query, true); !busy {
-				go c.prepare(context.WithoutCancel(ctx), query)
+				c.mu.Lock()
+				if !c.closed {
+					c.wg.Add(1)
+					go func() {
+						defer c.wg.Done()
+						c.prepare(context.WithoutCancel(ctx), query)
+					}()
+				}
+				c.mu.Unlock()
 			}
 			return nil
 		}
@@ -82,6 +94,12 @@ func (c *stmtCache) close() {
 	if c == nil {
 		return
 	}
+	// No preparation may outlive the store: it would hold a connection
+	// (and the database's files) open after Close returned.
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.wg.Wait()
 	c.m.Range(func(_, v any) bool {
 		_ = v.(*sql.Stmt).Close()
 		return true
