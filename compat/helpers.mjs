@@ -12,6 +12,7 @@
 //   TOLLGATE_RATE_LIMITED_MODEL  a model whose upstream always answers 429 (optional)
 //   TOLLGATE_BROKEN_STREAM_MODEL a model whose upstream drops streams after a few chunks (optional)
 //   TOLLGATE_BAD_KEY             a well-formed key Tollgate does not know (default made up): 401
+//   TOLLGATE_GROUNDED_MODEL      a search model with no LLM route, answered offline from the bundled docs (optional)
 import assert from 'node:assert/strict';
 
 function required(name) {
@@ -31,6 +32,8 @@ export const citation = process.env.TOLLGATE_CITATION || '';
 export const rateLimitedModel = process.env.TOLLGATE_RATE_LIMITED_MODEL || '';
 export const brokenStreamModel = process.env.TOLLGATE_BROKEN_STREAM_MODEL || '';
 export const badKey = process.env.TOLLGATE_BAD_KEY || 'pplx-' + '0'.repeat(48);
+export const groundedModel = process.env.TOLLGATE_GROUNDED_MODEL || '';
+export const noGrounded = groundedModel ? false : 'TOLLGATE_GROUNDED_MODEL is not set';
 
 // Skip reason for tests that need a 429 trigger when none is configured.
 export const noRateLimit = rateLimitedModel ? false : 'TOLLGATE_RATE_LIMITED_MODEL is not set';

@@ -8,6 +8,7 @@ import Perplexity, {
 import {
   url, key, model, reply, invalidModel, rateLimitedModel, badKey, noRateLimit,
   brokenStreamModel, noBrokenStream, citation, messages, checkUsage, asyncProbe,
+  groundedModel, noGrounded,
 } from './helpers.mjs';
 
 const client = new Perplexity({ apiKey: key, baseURL: url });
@@ -163,5 +164,32 @@ describe('Perplexity TS SDK: async chat completions', async () => {
   it('get of an unknown id → 404', { skip }, async () => {
     await assert.rejects(noRetry().async.chat.completions.get('no-such-request'),
       (err) => err instanceof APIError && err.status === 404);
+  });
+});
+
+describe('Perplexity TS SDK: answers grounded in the local index, offline', () => {
+  const question = [{ role: 'user', content: 'How do I rotate an API key?' }];
+
+  it('non-streaming: an answer with citations and search results', { skip: noGrounded }, async () => {
+    const out = await client.chat.completions.create({ model: groundedModel, messages: question });
+    const text = out.choices[0].message.content;
+    assert.match(text, /\[1\]/, 'the answer cites its first source');
+    assert.equal(out.citations[0], 'tollgate://docs/keys.md');
+    assert.ok(out.search_results.length >= out.citations.length, 'search_results cover the citations');
+    assert.equal(out.search_results[0].url, out.citations[0]);
+    assert.equal(out.usage.num_search_queries, 1);
+    assert.ok(out.usage.cost.total_cost >= 0, 'usage.cost');
+  });
+
+  it('streaming: the same citations on the last chunk', { skip: noGrounded }, async () => {
+    const stream = await client.chat.completions.create({ model: groundedModel, messages: question, stream: true });
+    let text = '';
+    let last;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta?.content ?? '';
+      last = chunk;
+    }
+    assert.match(text, /\[1\]/);
+    assert.equal(last.citations[0], 'tollgate://docs/keys.md');
   });
 });

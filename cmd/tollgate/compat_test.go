@@ -68,6 +68,7 @@ func TestCompatNodeClients(t *testing.T) {
 		"TOLLGATE_RATE_LIMITED_MODEL="+rateLimitedModel,
 		"TOLLGATE_BROKEN_STREAM_MODEL="+brokenStreamModel,
 		"TOLLGATE_BAD_KEY=pplx-"+strings.Repeat("0", 48),
+		"TOLLGATE_GROUNDED_MODEL=sonar-pro", // no route here: the extractive engine answers from the bundled docs
 		"NO_COLOR=1", "FORCE_COLOR=0",
 	)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
