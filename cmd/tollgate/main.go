@@ -73,6 +73,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		versionCmd(e),
 		benchCmd(e),
 		indexCmd(e),
+		evalCmd(e),
 	)
 	err := root.ExecuteContext(ctx)
 	if err != nil && isCobraUsage(err) {
