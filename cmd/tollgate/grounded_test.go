@@ -120,3 +120,22 @@ func TestGroundedLLMRoute(t *testing.T) {
 		t.Fatalf("streamed %q, want %q", streamed.String(), content)
 	}
 }
+
+// POST /search is billed as Perplexity bills it: $5 per 1,000 requests,
+// whatever the number of queries; a refused or invalid one is free.
+func TestSearchIsBilled(t *testing.T) {
+	h := newAPIHarnessWith(t, "sqlite", func(c *config.Config) { c.Billing.RequireCredits = true })
+	key := h.chatKey()
+	if code, _ := h.do("POST", "/search", key, `{"query":"spend caps"}`); code != 402 {
+		t.Fatalf("search without credits: %d, want 402", code)
+	}
+	h.must(201, "POST", "/api/v1/billing/topups", h.owner, `{"amount":"1"}`)
+	h.must(200, "POST", "/search", key, `{"query":["spend caps","rate limits"],"max_results":2}`)
+	if code, _ := h.do("POST", "/search", key, `{"query":""}`); code != 400 {
+		t.Fatalf("empty query: %d", code)
+	}
+	bal := h.must(200, "GET", "/api/v1/billing/balance", h.owner, "")
+	if bal["balance_micros"] != float64(1_000_000-5_000) {
+		t.Fatalf("balance after one two-query search = %v, want $0.995", bal["balance_micros"])
+	}
+}

@@ -194,7 +194,8 @@ func newApp(c config.Config, st *sqlstore.Store, log *slog.Logger, now func() ti
 			MaxBody: c.HTTP.MaxBodyBytes, TrustProxy: c.TrustProxy, KeepAlive: c.Routing.StreamKeepAlive, Async: jobs},
 		adminDeps,
 		func(mux *http.ServeMux) {
-			api.RegisterSearch(mux, api.SearchDeps{Auth: keyAuth, Search: srch.provider, Log: log, MaxBody: c.HTTP.MaxBodyBytes, Now: now})
+			api.RegisterSearch(mux, api.SearchDeps{Auth: keyAuth, Search: srch.provider, Log: log, MaxBody: c.HTTP.MaxBodyBytes,
+				Now: now, Gate: g})
 		},
 		func(mux *http.ServeMux) { admin.RegisterIndex(mux, adminDeps, indexSvc) })
 	return &app{handler: handler, keyAuth: keyAuth, adminAuth: adminAuth, svc: svc, health: health,

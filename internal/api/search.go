@@ -12,7 +12,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tollgate-dev/tollgate/internal/gate"
 	"github.com/tollgate-dev/tollgate/internal/httpjson"
+	"github.com/tollgate-dev/tollgate/internal/metering"
 	"github.com/tollgate-dev/tollgate/internal/platform"
 	"github.com/tollgate-dev/tollgate/internal/search"
 	"github.com/tollgate-dev/tollgate/internal/search/multi"
@@ -42,6 +44,9 @@ type SearchDeps struct {
 	Log     *slog.Logger
 	MaxBody int64
 	Now     func() time.Time
+	// Gate, when set, limits and bills searches (model "search" in the
+	// price book: $5 per 1K requests by default).
+	Gate *gate.Gate
 }
 
 // RegisterSearch adds Perplexity's Search API (POST /search and
@@ -120,7 +125,34 @@ func searchHandler(deps SearchDeps) http.Handler {
 			httpjson.Error(w, r, deps.Log, err)
 			return
 		}
+		// Billed as Perplexity bills it: one request, however many queries;
+		// refused, invalid and failed searches are free.
+		k := KeyFrom(r.Context())
+		rec := metering.Record{RequestID: httpjson.RequestID(r.Context()), OrgID: k.OrgID, GroupID: k.GroupID, KeyID: k.ID,
+			Endpoint: "search", Model: "search", ServedBy: "search", Deployment: deps.Search.Name(),
+			SearchQueries: len(plan.queries), StartedAt: now, Attempts: 1}
+		var ticket *gate.Ticket
+		if deps.Gate != nil {
+			if ticket, err = deps.Gate.Admit(r.Context(), gate.Admission{RequestID: rec.RequestID, OrgID: k.OrgID,
+				GroupID: k.GroupID, KeyID: k.ID, Model: "search"}); err != nil {
+				httpjson.Error(w, r, deps.Log, err)
+				return
+			}
+			for h, v := range ticket.Headers() {
+				w.Header()[h] = v
+			}
+		}
 		results, err := runSearch(r.Context(), deps.Search, plan)
+		rec.Latency = deps.Now().Sub(now)
+		rec.Status, rec.Outcome = http.StatusOK, metering.OutcomeOK
+		if err != nil {
+			rec.Status, rec.Outcome, rec.Error = httpjson.Status(err), metering.OutcomeError, platform.ErrorMessage(err)
+		}
+		if ticket != nil {
+			if serr := ticket.Settle(context.WithoutCancel(r.Context()), &rec); serr != nil && err == nil {
+				err = serr // not recorded: the results are withheld, unbilled
+			}
+		}
 		if err != nil {
 			httpjson.Error(w, r, deps.Log, err)
 			return

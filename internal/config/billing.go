@@ -47,6 +47,8 @@ func defaultLimits() LimitsConfig {
 		// Perplexity's published Sonar limits per tier (2026).
 		"*":                   {50, 150, 500, 1000, 4000, 4000},
 		"sonar-deep-research": {5, 10, 20, 40, 60, 100},
+		// The Search API: 50 requests a second at every tier.
+		"search": {3000, 3000, 3000, 3000, 3000, 3000},
 	}}
 }
 
