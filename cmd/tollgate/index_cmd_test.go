@@ -208,9 +208,9 @@ func TestIndexCommandsRemote(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = ix.Close() })
 	mux := http.NewServeMux()
-	admin.RegisterIndex(mux, &admin.Deps{Service: gov, Log: slog.New(slog.DiscardHandler), Now: now, MaxBody: 1 << 20,
-		Auth: auth.NewAdminAuthenticator(st, keys.DefaultAdminPrefix, keys.DefaultKeyPrefix, now)},
-		indexing.New(ix, indexing.Options{}))
+	admin.Register(mux, &admin.Deps{Service: gov, Log: slog.New(slog.DiscardHandler), Now: now, MaxBody: 1 << 20,
+		Auth:  auth.NewAdminAuthenticator(st, keys.DefaultAdminPrefix, keys.DefaultKeyPrefix, now),
+		Index: indexing.New(ix, indexing.Options{})})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 

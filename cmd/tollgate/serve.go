@@ -185,9 +185,8 @@ func newApp(c config.Config, st *sqlstore.Store, log *slog.Logger, now func() ti
 	health := server.NewHealth(st)
 	adminDeps := &admin.Deps{Service: svc, Billing: billing.NewService(st, nil, now), Auth: adminAuth, Log: log, Now: now,
 		MaxBody: c.HTTP.MaxBodyBytes, TrustProxy: c.TrustProxy}
-	var indexSvc admin.IndexService
 	if srch.index != nil {
-		indexSvc = indexing.New(srch.index, indexing.Options{})
+		adminDeps.Index = indexing.New(srch.index, indexing.Options{})
 	}
 	handler := server.New(log, c.BasePath, health, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		&api.Deps{Auth: keyAuth, Service: svc, Chat: chatSvc, Log: log, Now: now,
@@ -196,8 +195,7 @@ func newApp(c config.Config, st *sqlstore.Store, log *slog.Logger, now func() ti
 		func(mux *http.ServeMux) {
 			api.RegisterSearch(mux, api.SearchDeps{Auth: keyAuth, Search: srch.provider, Log: log, MaxBody: c.HTTP.MaxBodyBytes,
 				Now: now, Gate: g})
-		},
-		func(mux *http.ServeMux) { admin.RegisterIndex(mux, adminDeps, indexSvc) })
+		})
 	return &app{handler: handler, keyAuth: keyAuth, adminAuth: adminAuth, svc: svc, health: health,
 		router: router, registry: reg, jobs: jobs, gate: g, chat: chatSvc, closeLimiter: closeLimiter, search: srch}, nil
 }

@@ -29,7 +29,10 @@ type Deps struct {
 	Service *governance.Service
 	// Billing serves usage, the ledger, caps, limits and prices; nil
 	// answers those routes with 503.
-	Billing    *billing.Service
+	Billing *billing.Service
+	// Index is the local search index behind /api/v1/index/…; nil answers
+	// those routes with 503.
+	Index      IndexService
 	Auth       Authenticator
 	Log        *slog.Logger
 	Now        func() time.Time

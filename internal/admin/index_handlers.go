@@ -27,29 +27,17 @@ type IndexService interface {
 
 var _ IndexService = (*indexing.Service)(nil)
 
-// RegisterIndex adds the local index's routes to mux. Any member of the
+// The local index's routes are registered by Register. Any member of the
 // organization may read the index; adding and deleting documents takes an
 // owner or admin (group.manage), since the index is shared by every group.
-// A nil ix answers every route with 503.
-func RegisterIndex(mux *http.ServeMux, d *Deps, ix IndexService) {
-	h := indexHandlers{ix: ix}
-	mux.Handle("GET /api/v1/index/documents", d.authed(h.list))
-	mux.Handle("POST /api/v1/index/documents", d.authed(func(w http.ResponseWriter, r *http.Request, p platform.Principal) error {
-		return h.add(d, w, r, p)
-	}))
-	mux.Handle("DELETE /api/v1/index/documents/{id}", d.authed(h.delete))
-	mux.Handle("GET /api/v1/index/stats", d.authed(h.stats))
-	mux.Handle("GET /api/v1/index/search", d.authed(h.search))
-}
+// A nil Deps.Index answers every route with 503 (after the role check).
 
-type indexHandlers struct{ ix IndexService }
-
-// ready checks the caller may perform a and that the index is enabled.
-func (h indexHandlers) ready(p platform.Principal, a platform.Action) error {
+// indexReady checks the caller may perform a and that the index is enabled.
+func (d *Deps) indexReady(p platform.Principal, a platform.Action) error {
 	if err := platform.Authorize(p.Role, a); err != nil {
 		return err
 	}
-	if h.ix == nil {
+	if d.Index == nil {
 		return platform.Errorf(platform.KindUnavailable, "the local search index is not enabled on this server")
 	}
 	return nil
@@ -82,8 +70,8 @@ type indexResultJSON struct {
 }
 
 // list pages through documents in URL order; the cursor is an offset.
-func (h indexHandlers) list(w http.ResponseWriter, r *http.Request, p platform.Principal) error {
-	if err := h.ready(p, platform.ActOrgRead); err != nil {
+func (d *Deps) listIndexDocuments(w http.ResponseWriter, r *http.Request, p platform.Principal) error {
+	if err := d.indexReady(p, platform.ActOrgRead); err != nil {
 		return err
 	}
 	limit, err := queryInt(r, "limit", 100, 1, 1000)
@@ -94,7 +82,7 @@ func (h indexHandlers) list(w http.ResponseWriter, r *http.Request, p platform.P
 	if err != nil {
 		return platform.Invalid("cursor", "cursor must be the next_cursor of a previous page")
 	}
-	docs, total, err := h.ix.List(r.Context(), offset, limit)
+	docs, total, err := d.Index.List(r.Context(), offset, limit)
 	if err != nil {
 		return err
 	}
@@ -111,8 +99,8 @@ func (h indexHandlers) list(w http.ResponseWriter, r *http.Request, p platform.P
 
 // add fetches a URL, or stores the text given, as one document: 201 when
 // it is new, 200 when it updated or matched the stored version.
-func (h indexHandlers) add(d *Deps, w http.ResponseWriter, r *http.Request, p platform.Principal) error {
-	if err := h.ready(p, platform.ActGroupManage); err != nil {
+func (d *Deps) addIndexDocument(w http.ResponseWriter, r *http.Request, p platform.Principal) error {
+	if err := d.indexReady(p, platform.ActGroupManage); err != nil {
 		return err
 	}
 	var req struct {
@@ -139,9 +127,9 @@ func (h indexHandlers) add(d *Deps, w http.ResponseWriter, r *http.Request, p pl
 		if !indexing.IsURL(req.URL) {
 			return platform.Invalid("url", "url must be an http(s) URL to fetch, or send text with it")
 		}
-		res, err = h.ix.AddURL(r.Context(), req.URL)
+		res, err = d.Index.AddURL(r.Context(), req.URL)
 	} else {
-		res, err = h.ix.AddText(r.Context(), indexing.Text{URL: req.URL, Title: req.Title, Text: req.Text,
+		res, err = d.Index.AddText(r.Context(), indexing.Text{URL: req.URL, Title: req.Title, Text: req.Text,
 			Published: req.Published, Language: req.Language})
 	}
 	if err != nil {
@@ -155,12 +143,12 @@ func (h indexHandlers) add(d *Deps, w http.ResponseWriter, r *http.Request, p pl
 	return nil
 }
 
-func (h indexHandlers) delete(w http.ResponseWriter, r *http.Request, p platform.Principal) error {
-	if err := h.ready(p, platform.ActGroupManage); err != nil {
+func (d *Deps) deleteIndexDocument(w http.ResponseWriter, r *http.Request, p platform.Principal) error {
+	if err := d.indexReady(p, platform.ActGroupManage); err != nil {
 		return err
 	}
 	id := r.PathValue("id")
-	if err := h.ix.Delete(r.Context(), id); err != nil {
+	if err := d.Index.Delete(r.Context(), id); err != nil {
 		if platform.ErrorKind(err) == platform.KindNotFound {
 			return notFound("no document %q in the index (see GET /api/v1/index/documents)", id)
 		}
@@ -170,11 +158,11 @@ func (h indexHandlers) delete(w http.ResponseWriter, r *http.Request, p platform
 	return nil
 }
 
-func (h indexHandlers) stats(w http.ResponseWriter, r *http.Request, p platform.Principal) error {
-	if err := h.ready(p, platform.ActOrgRead); err != nil {
+func (d *Deps) getIndexStats(w http.ResponseWriter, r *http.Request, p platform.Principal) error {
+	if err := d.indexReady(p, platform.ActOrgRead); err != nil {
 		return err
 	}
-	st, err := h.ix.Stats(r.Context())
+	st, err := d.Index.Stats(r.Context())
 	if err != nil {
 		return err
 	}
@@ -196,8 +184,8 @@ type indexHitJSON struct {
 	Score       float64    `json:"score"`
 }
 
-func (h indexHandlers) search(w http.ResponseWriter, r *http.Request, p platform.Principal) error {
-	if err := h.ready(p, platform.ActOrgRead); err != nil {
+func (d *Deps) searchIndex(w http.ResponseWriter, r *http.Request, p platform.Principal) error {
+	if err := d.indexReady(p, platform.ActOrgRead); err != nil {
 		return err
 	}
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
@@ -208,7 +196,7 @@ func (h indexHandlers) search(w http.ResponseWriter, r *http.Request, p platform
 	if err != nil {
 		return err
 	}
-	rs, err := h.ix.Search(r.Context(), search.Query{Text: q, Max: limit})
+	rs, err := d.Index.Search(r.Context(), search.Query{Text: q, Max: limit})
 	if err != nil {
 		return err
 	}

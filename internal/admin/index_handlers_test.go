@@ -68,9 +68,9 @@ func newIndexServer(t *testing.T, withIndex bool) *indexServer {
 		ix = indexing.New(li, indexing.Options{Fetcher: fetch.New(fetch.Options{AllowPrivate: true})})
 	}
 	d := &Deps{Service: gov, Auth: auth.NewAdminAuthenticator(st, keys.DefaultAdminPrefix, keys.DefaultKeyPrefix, now),
-		Log: slog.New(slog.DiscardHandler), Now: now, MaxBody: 1 << 20}
+		Log: slog.New(slog.DiscardHandler), Now: now, MaxBody: 1 << 20, Index: ix}
 	mux := http.NewServeMux()
-	RegisterIndex(mux, d, ix)
+	Register(mux, d)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	s.url = srv.URL

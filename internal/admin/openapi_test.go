@@ -36,8 +36,10 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/auth"
 	"github.com/tollgate-dev/tollgate/internal/billing"
 	"github.com/tollgate-dev/tollgate/internal/governance"
+	"github.com/tollgate-dev/tollgate/internal/indexing"
 	"github.com/tollgate-dev/tollgate/internal/keys"
 	"github.com/tollgate-dev/tollgate/internal/platform"
+	"github.com/tollgate-dev/tollgate/internal/search/local"
 	"github.com/tollgate-dev/tollgate/internal/store/sqlstore"
 )
 
@@ -415,7 +417,7 @@ func TestOpenAPIOperations(t *testing.T) {
 				switch {
 				case strings.HasPrefix(code, "2"):
 					twoxx++
-				case strings.HasPrefix(code, "4"):
+				case strings.HasPrefix(code, "4"), code == "503":
 					ref, _ := oaDig(r, "content", "application/json", "schema", "$ref").(string)
 					if ref != "#/components/schemas/Error" {
 						t.Errorf("error response %s does not use the Error schema", code)
@@ -941,11 +943,16 @@ func TestOpenAPIContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	li, err := local.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = li.Close() })
 	const maxBody = 4096
 	spec := oaLoad(t)
-	c := &oaClient{t: t, spec: spec, seen: map[string]map[string]bool{},
-		mux: oaMux(&Deps{Service: svc, Billing: billing.NewService(st, nil, now), Auth: auth.NewAdminAuthenticator(st, keys.DefaultAdminPrefix, keys.DefaultKeyPrefix, now),
-			Log: slog.New(slog.DiscardHandler), Now: now, MaxBody: maxBody})}
+	deps := &Deps{Service: svc, Billing: billing.NewService(st, nil, now), Auth: auth.NewAdminAuthenticator(st, keys.DefaultAdminPrefix, keys.DefaultKeyPrefix, now),
+		Log: slog.New(slog.DiscardHandler), Now: now, MaxBody: maxBody, Index: indexing.New(li, indexing.Options{})}
+	c := &oaClient{t: t, spec: spec, seen: map[string]map[string]bool{}, mux: oaMux(deps)}
 	owner := boot.TokenSecret
 
 	// A token of every role.
@@ -1095,6 +1102,7 @@ func TestOpenAPIContract(t *testing.T) {
 	}
 
 	oaBillingContract(t, c, st, oaOrg{id: boot.Org.ID, owner: owner, tokens: tokens, group: grp, key: key})
+	oaIndexContract(t, c, deps, owner, tokens)
 
 	// Every documented status of every operation occurred.
 	for _, o := range ops {
@@ -1104,4 +1112,73 @@ func TestOpenAPIContract(t *testing.T) {
 			}
 		}
 	}
+}
+
+// oaIndexContract drives the local index's operations: c's server has a
+// real index; a second server without one answers them with 503.
+func oaIndexContract(t *testing.T, c *oaClient, deps *Deps, owner string, tokens map[platform.Role]string) {
+	t.Helper()
+	viewer := tokens[platform.RoleViewer]
+	published := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC).Format(time.RFC3339)
+	wombats := map[string]any{"url": "https://example.com/wombats", "title": "Wombats",
+		"text": "Wombats leave cube-shaped droppings.\n\nThey dig burrows.", "published": published, "language": "en"}
+	added := c.send(owner, "POST", "/api/v1/index/documents", wombats, 201)
+	if added.str(t, "status") != indexing.StatusAdded {
+		t.Errorf("first add: %s", added.raw)
+	}
+	if got := c.send(owner, "POST", "/api/v1/index/documents", wombats, 200).str(t, "status"); got != indexing.StatusUnchanged {
+		t.Errorf("re-add status = %q", got)
+	}
+	wombats["text"] = "Wombats leave cube-shaped droppings.\n\nThey dig long burrows."
+	if got := c.send(owner, "POST", "/api/v1/index/documents", wombats, 200).str(t, "status"); got != indexing.StatusUpdated {
+		t.Errorf("changed add status = %q", got)
+	}
+	c.send(owner, "POST", "/api/v1/index/documents", map[string]any{"url": "https://example.com/quokkas", "text": "Quokkas smile."}, 201)
+	c.send(owner, "POST", "/api/v1/index/documents", map[string]any{"text": "No URL."}, 400)
+	c.send(owner, "POST", "/api/v1/index/documents", map[string]any{"url": "notes.md"}, 400)
+	c.send(owner, "POST", "/api/v1/index/documents", map[string]any{"url": "https://example.com/x", "title": "Only a title"}, 400)
+
+	all := c.send(viewer, "GET", "/api/v1/index/documents", nil, 200)
+	if all.body["total"] != float64(2) || len(all.list(t)) != 2 {
+		t.Errorf("documents: %s", all.raw)
+	}
+	page := c.send(viewer, "GET", "/api/v1/index/documents?limit=1", nil, 200)
+	if page.body["has_more"] != true {
+		t.Fatalf("first documents page: %s", page.raw)
+	}
+	last := c.send(viewer, "GET", "/api/v1/index/documents?limit=1&cursor="+page.str(t, "next_cursor"), nil, 200)
+	if last.body["has_more"] != false || len(last.list(t)) != 1 || last.list(t)[0]["id"] == page.list(t)[0]["id"] {
+		t.Errorf("second documents page: %s", last.raw)
+	}
+	for _, bad := range []string{"limit=0", "limit=1001", "cursor=x"} {
+		c.send(viewer, "GET", "/api/v1/index/documents?"+bad, nil, 400)
+	}
+
+	if st := c.send(viewer, "GET", "/api/v1/index/stats", nil, 200); st.body["documents"] != float64(2) {
+		t.Errorf("stats: %s", st.raw)
+	}
+	hits := c.send(viewer, "GET", "/api/v1/index/search?q=wombat+droppings&limit=5", nil, 200).list(t)
+	if len(hits) == 0 || hits[0]["url"] != "https://example.com/wombats" {
+		t.Errorf("search hits: %v", hits)
+	}
+	for _, bad := range []string{"", "q=+", "q=wombat&limit=51"} {
+		c.send(viewer, "GET", "/api/v1/index/search?"+bad, nil, 400)
+	}
+
+	c.send(tokens[platform.RoleMember], "DELETE", "/api/v1/index/documents/"+added.str(t, "id"), nil, 403)
+	c.send(owner, "DELETE", "/api/v1/index/documents/"+added.str(t, "id"), nil, 204)
+	c.send(owner, "DELETE", "/api/v1/index/documents/"+added.str(t, "id"), nil, 404)
+	c.send(owner, "DELETE", "/api/v1/index/documents/"+url.PathEscape("https://example.com/quokkas"), nil, 204)
+
+	// Without an index: 503 after the role check.
+	off := *deps
+	off.Index = nil
+	c0 := *c
+	c0.mux = oaMux(&off)
+	for _, target := range []string{"/api/v1/index/documents", "/api/v1/index/stats", "/api/v1/index/search?q=wombat"} {
+		c0.send(viewer, "GET", target, nil, 503)
+	}
+	c0.send(owner, "POST", "/api/v1/index/documents", wombats, 503)
+	c0.send(tokens[platform.RoleMember], "POST", "/api/v1/index/documents", wombats, 403)
+	c0.send(owner, "DELETE", "/api/v1/index/documents/doc_x", nil, 503)
 }

@@ -70,6 +70,12 @@ func Register(mux *http.ServeMux, d *Deps) {
 
 	mux.Handle("GET /api/v1/prices", d.authed(d.listPrices))
 
+	mux.Handle("GET /api/v1/index/documents", d.authed(d.listIndexDocuments))
+	mux.Handle("POST /api/v1/index/documents", d.authed(d.addIndexDocument))
+	mux.Handle("DELETE /api/v1/index/documents/{id}", d.authed(d.deleteIndexDocument))
+	mux.Handle("GET /api/v1/index/stats", d.authed(d.getIndexStats))
+	mux.Handle("GET /api/v1/index/search", d.authed(d.searchIndex))
+
 	// Anything else under /api/v1 gets a JSON 404, not the mux's text one.
 	mux.Handle("/api/v1/", httpjson.NotFound(d.Log))
 }
