@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tollgate-dev/tollgate/internal/gate"
+	"github.com/tollgate-dev/tollgate/internal/grounding"
 	"github.com/tollgate-dev/tollgate/internal/httpjson"
 	"github.com/tollgate-dev/tollgate/internal/metering"
 	"github.com/tollgate-dev/tollgate/internal/platform"
@@ -25,7 +26,6 @@ const (
 	maxSearchQueries     = 5
 	defaultSearchResults = 10
 	maxSearchResults     = 20
-	maxSearchFilterItems = 20
 	defaultSearchTokens  = 10000
 	defaultPageTokens    = 4096
 	maxSearchTokens      = 1_000_000
@@ -229,14 +229,7 @@ func truncateText(s string, n int) string {
 	return strings.TrimSpace(cut) + "…"
 }
 
-var (
-	countryCode  = regexp.MustCompile(`^[A-Za-z]{2}$`)
-	languageCode = regexp.MustCompile(`^[a-z]{2}$`)
-	recency      = map[string]time.Duration{
-		"hour": time.Hour, "day": 24 * time.Hour, "week": 7 * 24 * time.Hour,
-		"month": 30 * 24 * time.Hour, "year": 365 * 24 * time.Hour,
-	}
-)
+var countryCode = regexp.MustCompile(`^[A-Za-z]{2}$`)
 
 // planSearch validates req against Perplexity's documented limits; every
 // violation is a 400 naming the field.
@@ -274,32 +267,39 @@ func planSearch(req searchRequest, now time.Time) (searchPlan, error) {
 	if err := oneOf("search_type", req.SearchType, "web"); err != nil {
 		return p, err
 	}
-	if err := oneOf("search_mode", req.SearchMode, "web", "academic", "sec"); err != nil {
-		return p, err
-	}
-	if req.SearchMode != nil {
-		p.filters.Mode = *req.SearchMode
-	}
 	if req.Country != nil && *req.Country != "" {
 		if !countryCode.MatchString(*req.Country) {
 			return p, platform.Invalid("country", "country must be an ISO 3166-1 alpha-2 code such as \"US\"")
 		}
 		p.country = strings.ToUpper(*req.Country)
 	}
-	if err := domainFilter(req.SearchDomainFilter, &p.filters); err != nil {
+	// The filters are the chat completions' own, parsed by the same code.
+	o, err := grounding.ParseOptions(req.filterOptions(), now)
+	if err != nil {
 		return p, err
 	}
-	if len(req.SearchLanguageFilter) > maxSearchFilterItems {
-		return p, platform.Invalid("search_language_filter", "search_language_filter takes at most %d languages", maxSearchFilterItems)
-	}
-	for _, l := range req.SearchLanguageFilter {
-		l = strings.ToLower(strings.TrimSpace(l))
-		if !languageCode.MatchString(l) {
-			return p, platform.Invalid("search_language_filter", "%q is not an ISO 639-1 language code such as \"en\"", l)
+	p.filters = o.Filters
+	return p, nil
+}
+
+// filterOptions hands the request's search filters to
+// grounding.ParseOptions under their wire names.
+func (r searchRequest) filterOptions() map[string]json.RawMessage {
+	m := map[string]json.RawMessage{}
+	put := func(name string, v any, present bool) {
+		if present {
+			m[name], _ = json.Marshal(v)
 		}
-		p.filters.Languages = append(p.filters.Languages, l)
 	}
-	return p, dateFilters(req, now, &p.filters)
+	put("search_mode", r.SearchMode, r.SearchMode != nil)
+	put("search_domain_filter", r.SearchDomainFilter, r.SearchDomainFilter != nil)
+	put("search_language_filter", r.SearchLanguageFilter, r.SearchLanguageFilter != nil)
+	put("search_recency_filter", r.SearchRecencyFilter, r.SearchRecencyFilter != nil && *r.SearchRecencyFilter != "")
+	put("search_after_date_filter", r.SearchAfterDateFilter, r.SearchAfterDateFilter != nil && *r.SearchAfterDateFilter != "")
+	put("search_before_date_filter", r.SearchBeforeDateFilter, r.SearchBeforeDateFilter != nil && *r.SearchBeforeDateFilter != "")
+	put("last_updated_after_filter", r.LastUpdatedAfterFilter, r.LastUpdatedAfterFilter != nil && *r.LastUpdatedAfterFilter != "")
+	put("last_updated_before_filter", r.LastUpdatedBeforeFilter, r.LastUpdatedBeforeFilter != nil && *r.LastUpdatedBeforeFilter != "")
+	return m
 }
 
 func parseQueries(raw json.RawMessage) ([]string, error) {
@@ -341,78 +341,6 @@ func oneOf(name string, v *string, allowed ...string) error {
 		}
 	}
 	return platform.Invalid(name, "%s must be one of %s, not %q", name, strings.Join(allowed, ", "), *v)
-}
-
-// domainFilter reads search_domain_filter: up to 20 domains, all allowed
-// or all denied with a leading "-", never mixed.
-func domainFilter(ds []string, f *search.Filters) error {
-	const param = "search_domain_filter"
-	if len(ds) > maxSearchFilterItems {
-		return platform.Invalid(param, "%s takes at most %d domains", param, maxSearchFilterItems)
-	}
-	for _, d := range ds {
-		d = strings.TrimSpace(d)
-		deny := strings.HasPrefix(d, "-")
-		name := strings.TrimSpace(strings.TrimPrefix(d, "-"))
-		if name == "" || strings.ContainsAny(name, " \t") {
-			return platform.Invalid(param, "%q is not a domain", d)
-		}
-		if deny {
-			f.ExcludeDomains = append(f.ExcludeDomains, name)
-		} else {
-			f.Domains = append(f.Domains, name)
-		}
-	}
-	if len(f.Domains) > 0 && len(f.ExcludeDomains) > 0 {
-		return platform.Invalid(param, "%s is either an allow list or a deny list (\"-domain\"), not both", param)
-	}
-	return nil
-}
-
-// dateFilters reads the recency filter and the four MM/DD/YYYY filters.
-// Bounds are whole days, inclusive; a recency filter and an after-date
-// filter together keep the later bound.
-func dateFilters(req searchRequest, now time.Time, f *search.Filters) error {
-	if req.SearchRecencyFilter != nil && *req.SearchRecencyFilter != "" {
-		d, ok := recency[*req.SearchRecencyFilter]
-		if !ok {
-			return platform.Invalid("search_recency_filter", "search_recency_filter must be one of hour, day, week, month, year, not %q", *req.SearchRecencyFilter)
-		}
-		f.PublishedAfter = now.Add(-d)
-	}
-	for _, df := range []struct {
-		name  string
-		v     *string
-		dst   *time.Time
-		after bool
-	}{
-		{"search_after_date_filter", req.SearchAfterDateFilter, &f.PublishedAfter, true},
-		{"search_before_date_filter", req.SearchBeforeDateFilter, &f.PublishedBefore, false},
-		{"last_updated_after_filter", req.LastUpdatedAfterFilter, &f.UpdatedAfter, true},
-		{"last_updated_before_filter", req.LastUpdatedBeforeFilter, &f.UpdatedBefore, false},
-	} {
-		if df.v == nil || *df.v == "" {
-			continue
-		}
-		day, err := time.Parse("1/2/2006", strings.TrimSpace(*df.v))
-		if err != nil {
-			return platform.Invalid(df.name, "%s must be a date in MM/DD/YYYY form such as 03/01/2025, not %q", df.name, *df.v)
-		}
-		if df.after {
-			if day.After(*df.dst) {
-				*df.dst = day
-			}
-		} else {
-			*df.dst = day.Add(24*time.Hour - time.Nanosecond)
-		}
-	}
-	if !f.PublishedAfter.IsZero() && !f.PublishedBefore.IsZero() && f.PublishedAfter.After(f.PublishedBefore) {
-		return platform.Invalid("search_before_date_filter", "search_before_date_filter is earlier than the after date")
-	}
-	if !f.UpdatedAfter.IsZero() && !f.UpdatedBefore.IsZero() && f.UpdatedAfter.After(f.UpdatedBefore) {
-		return platform.Invalid("last_updated_before_filter", "last_updated_before_filter is earlier than last_updated_after_filter")
-	}
-	return nil
 }
 
 func newSearchID() string {

@@ -191,6 +191,17 @@ type Scope struct {
 
 func (s Scope) String() string { return string(s.Kind) + ":" + s.ID }
 
+// Title is how messages name a scope: "Group grp_…".
+func (s Scope) Title() string {
+	switch s.Kind {
+	case ScopeOrg:
+		return "Organization " + s.ID
+	case ScopeGroup:
+		return "Group " + s.ID
+	}
+	return "Key " + s.ID
+}
+
 // Validate checks the scope's kind and that it names something.
 func (s Scope) Validate() error {
 	switch s.Kind {
@@ -302,6 +313,18 @@ type Settlement struct {
 func MonthOf(t time.Time) time.Time {
 	t = t.UTC()
 	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
+// OutOfCredits refuses a hold the organization's credits cannot cover.
+func OutOfCredits(orgID string, needed, available money.Micros) error {
+	return Refusal(fmt.Sprintf("Organization %s is out of credits", orgID), needed, available,
+		"Top up with POST /api/v1/billing/topups or `tollgate billing topup`.")
+}
+
+// CapReached refuses a hold a scope's monthly cap has no room for.
+func CapReached(s Scope, monthly, needed, room money.Micros) error {
+	return Refusal(fmt.Sprintf("%s has reached its monthly spend cap of $%s", s.Title(), money.Decimal(monthly)),
+		needed, room, "Raise the cap or wait for next month.")
 }
 
 // Refusal describes why a hold could not be placed.

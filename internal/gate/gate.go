@@ -336,26 +336,14 @@ func (g *Gate) Admit(ctx context.Context, a Admission) (*Ticket, error) {
 // reservation would certainly refuse.
 func precheck(pol *billing.Policy, amount money.Micros, requireCredits bool) error {
 	if avail := pol.Account.Available(); requireCredits && avail < amount {
-		return billing.Refusal(fmt.Sprintf("Organization %s is out of credits", pol.Account.OrgID), amount, avail,
-			"Top up with POST /api/v1/billing/topups or `tollgate billing topup`.")
+		return billing.OutOfCredits(pol.Account.OrgID, amount, avail)
 	}
 	for _, c := range pol.Caps {
 		if room := c.Monthly - c.Spent - c.HeldNow; room < amount {
-			return billing.Refusal(fmt.Sprintf("%s has reached its monthly spend cap of $%s", scopeTitle(c.Scope), money.Decimal(c.Monthly)),
-				amount, room, "Raise the cap or wait for next month.")
+			return billing.CapReached(c.Scope, c.Monthly, amount, room)
 		}
 	}
 	return nil
-}
-
-func scopeTitle(s billing.Scope) string {
-	switch s.Kind {
-	case billing.ScopeOrg:
-		return "Organization " + s.ID
-	case billing.ScopeGroup:
-		return "Group " + s.ID
-	}
-	return "Key " + s.ID
 }
 
 // release undoes an admission that will not run: the rate-limit charges

@@ -22,6 +22,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/platform"
 	"github.com/tollgate-dev/tollgate/internal/rank"
 	"github.com/tollgate-dev/tollgate/internal/search"
+	"github.com/tollgate-dev/tollgate/internal/search/local"
 	"github.com/tollgate-dev/tollgate/internal/search/multi"
 )
 
@@ -227,7 +228,7 @@ func (e *Engine) webPassages(ctx context.Context, rs []search.Result) []search.P
 		if strings.TrimSpace(text) == "" {
 			text = r.Snippet
 		}
-		for _, c := range chunk(text) {
+		for _, c := range local.Chunk(text) {
 			out = append(out, search.Passage{DocID: r.URL, URL: r.URL, Title: r.Title, Text: c,
 				Date: r.Date, LastUpdated: r.LastUpdated, Score: r.Score})
 		}

@@ -13,10 +13,10 @@ const (
 	maxWords = 200
 )
 
-// chunk splits text into passages of about minWords to maxWords words,
+// Chunk splits text into passages of about minWords to maxWords words,
 // cutting at paragraph boundaries (blank lines) where it can, then at
 // sentence ends, and only inside a sentence that is itself too long.
-func chunk(text string) []string {
+func Chunk(text string) []string {
 	var units []string // paragraphs or sentences, each at most maxWords
 	for _, p := range paragraphs(text) {
 		if wordCount(p) <= maxWords {

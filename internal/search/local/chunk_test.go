@@ -21,7 +21,7 @@ func TestChunk(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := chunk(tt.text)
+			got := Chunk(tt.text)
 			if len(got) != tt.wantPassages {
 				t.Errorf("%d passages, want %d", len(got), tt.wantPassages)
 			}
@@ -43,7 +43,7 @@ func TestChunk(t *testing.T) {
 func TestChunkCutsAtParagraphs(t *testing.T) {
 	// Paragraphs of 60 words: every passage must end where a paragraph ends.
 	text := longText(10, 60)
-	for i, p := range chunk(text) {
+	for i, p := range Chunk(text) {
 		if !strings.HasSuffix(p, ".") {
 			t.Errorf("passage %d ends mid-paragraph: %q", i, p[max(0, len(p)-30):])
 		}

@@ -141,7 +141,7 @@ func (ix *Index) Put(ctx context.Context, d Document) (string, error) {
 	for _, id := range stale {
 		b.Delete(id)
 	}
-	pieces := chunk(d.Text)
+	pieces := Chunk(d.Text)
 	if len(pieces) == 0 {
 		pieces = []string{""} // a title-only document is one passage
 	}

@@ -51,17 +51,6 @@ func scopeRank(k billing.ScopeKind) int {
 	return 2
 }
 
-// scopeName is how refusals name a scope.
-func scopeName(sc billing.Scope) string {
-	switch sc.Kind {
-	case billing.ScopeOrg:
-		return "Organization " + sc.ID
-	case billing.ScopeGroup:
-		return "Group " + sc.ID
-	}
-	return "Key " + sc.ID
-}
-
 // available is a.Available() without wrapping around: a balance near the
 // largest amount plus a credit limit saturates instead of turning negative.
 func available(a *billing.Account) money.Micros {
@@ -210,8 +199,7 @@ func (s *Store) holdSpend(b *btx, sc billing.Scope, orgID string, month int64, a
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("read spend of %s: %w", sc, err)
 	}
-	return billing.Refusal(fmt.Sprintf("%s has reached its monthly spend cap of $%s", scopeName(sc), money.Decimal(limit)),
-		amount, limit-money.Micros(spent)-money.Micros(held), "Raise the cap or wait for next month.")
+	return billing.CapReached(sc, limit, amount, limit-money.Micros(spent)-money.Micros(held))
 }
 
 // Reserve implements billing.Store. A hold without a Month counts against
@@ -312,8 +300,7 @@ func (s *Store) reserveIn(b *btx, p holdPlan, requireCredits bool) error {
 		return err
 	}
 	if avail := available(a); requireCredits && avail < h.Amount {
-		return billing.Refusal(fmt.Sprintf("Organization %s is out of credits", h.OrgID), h.Amount, avail,
-			"Top up with POST /api/v1/billing/topups or `tollgate billing topup`.")
+		return billing.OutOfCredits(h.OrgID, h.Amount, avail)
 	}
 	caps, err := s.capsOf(b, p.scopes)
 	if err != nil {
