@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -29,6 +28,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/config"
 	"github.com/tollgate-dev/tollgate/internal/platform"
 	"github.com/tollgate-dev/tollgate/internal/search/local"
+	"github.com/tollgate-dev/tollgate/internal/squad"
 )
 
 // evalRecallSource says where recall is measured: the grounded chat
@@ -92,48 +92,16 @@ type evalCorpus struct {
 	questions []evalQuestion
 }
 
-// squadData is a SQuAD 2.0 file; distractors.json reduces a paragraph to
-// its context string.
-type squadData struct {
-	Data []struct {
-		Title      string      `json:"title"`
-		Paragraphs []squadPara `json:"paragraphs"`
-	} `json:"data"`
-}
-
-type squadPara struct {
-	Context string `json:"context"`
-	QAs     []struct {
-		Question string `json:"question"`
-		Answers  []struct {
-			Text string `json:"text"`
-		} `json:"answers"`
-		IsImpossible bool `json:"is_impossible"`
-	} `json:"qas"`
-}
-
-func (p *squadPara) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		return json.Unmarshal(b, &p.Context)
-	}
-	type plain squadPara
-	return json.Unmarshal(b, (*plain)(p))
-}
-
 func loadEvalCorpus(dir string) (*evalCorpus, error) {
-	read := func(name string) (*squadData, error) {
-		b, err := os.ReadFile(filepath.Join(dir, name))
+	read := func(name string) (*squad.File, error) {
+		d, err := squad.Load(filepath.Join(dir, name))
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("eval: no %s in %s: point --data at the SQuAD directory (shared/data/squad beside the module)", name, dir)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("eval: %w", err)
 		}
-		var d squadData
-		if err := json.Unmarshal(b, &d); err != nil {
-			return nil, fmt.Errorf("eval: %s: %w", name, err)
-		}
-		return &d, nil
+		return d, nil
 	}
 	dev, err := read("dev-public.json")
 	if err != nil {
@@ -146,7 +114,7 @@ func loadEvalCorpus(dir string) (*evalCorpus, error) {
 	c := &evalCorpus{normText: map[string]string{}}
 	add := func(u, title, text string) {
 		c.docs = append(c.docs, local.Document{URL: u, Title: strings.ReplaceAll(title, "_", " "), Text: text, Language: "en"})
-		c.normText[u] = squadNormalize(text)
+		c.normText[u] = squad.Normalize(text)
 	}
 	for _, a := range dev.Data {
 		for i, p := range a.Paragraphs {
@@ -155,7 +123,7 @@ func loadEvalCorpus(dir string) (*evalCorpus, error) {
 			for _, qa := range p.QAs {
 				q := evalQuestion{text: qa.Question, gold: u, impossible: qa.IsImpossible}
 				for _, ans := range qa.Answers {
-					q.answers = append(q.answers, squadNormalize(ans.Text))
+					q.answers = append(q.answers, squad.Normalize(ans.Text))
 				}
 				c.questions = append(c.questions, q)
 			}
@@ -368,12 +336,12 @@ func scoreEval(qs []evalQuestion, outs []evalOutcome, normText map[string]string
 		if declined {
 			falseDeclines++
 		}
-		if squadContains(squadNormalize(reMarker.ReplaceAllString(o.answer, " ")), q.answers) {
+		if squad.Contains(squad.Normalize(squad.StripMarkers(o.answer)), q.answers) {
 			contained++
 		}
 		for _, u := range o.citations {
 			cited++
-			if squadContains(normText[u], q.answers) {
+			if squad.Contains(normText[u], q.answers) {
 				citedGood++
 			}
 		}
@@ -511,31 +479,4 @@ func dropSeededDocs(ctx context.Context, ix *local.Index) error {
 		}
 	}
 	return nil
-}
-
-var (
-	reMarker   = regexp.MustCompile(`\[\d+\]`)
-	rePunct    = regexp.MustCompile(`[^\p{L}\p{N}\s]`)
-	reArticles = regexp.MustCompile(`\b(a|an|the)\b`)
-)
-
-// squadNormalize is SQuAD's answer normalisation: lower case, no
-// punctuation, no articles, single spaces.
-func squadNormalize(s string) string {
-	s = strings.ToLower(s)
-	s = rePunct.ReplaceAllString(s, "")
-	s = reArticles.ReplaceAllString(s, " ")
-	return strings.Join(strings.Fields(s), " ")
-}
-
-// squadContains reports whether a normalised gold answer occurs in text on
-// word boundaries ("1" is not found in "1973").
-func squadContains(text string, golds []string) bool {
-	text = " " + text + " "
-	for _, g := range golds {
-		if g != "" && strings.Contains(text, " "+g+" ") {
-			return true
-		}
-	}
-	return false
 }

@@ -1,14 +1,12 @@
 package answer
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/internal/rank"
 	"github.com/tollgate-dev/tollgate/internal/search"
+	"github.com/tollgate-dev/tollgate/internal/squad"
 )
 
 // TestSquadEval measures retrieval and extractive answering on the SQuAD
@@ -95,12 +94,12 @@ func TestSquadEval(t *testing.T) {
 			continue
 		}
 		answeredAnswerable++
-		if containsAny(normalize(stripMarkers(ans.Text)), q.answers) {
+		if squad.Contains(squad.Normalize(squad.StripMarkers(ans.Text)), q.answers) {
 			contained++
 		}
 		for _, src := range ans.Sources {
 			cited++
-			if containsAny(normalize(src.Text), q.answers) {
+			if squad.Contains(squad.Normalize(src.Text), q.answers) {
 				citedGood++
 			}
 		}
@@ -160,7 +159,7 @@ func loadEval(t *testing.T) ([]search.Passage, []evalQuestion) {
 
 	var ps []search.Passage
 	var qs []evalQuestion
-	for _, f := range []squadFile{dev, distract} {
+	for _, f := range []*squad.File{dev, distract} {
 		for _, a := range f.Data {
 			for i, p := range a.Paragraphs {
 				id := "https://en.wikipedia.org/wiki/" + url.PathEscape(strings.ReplaceAll(a.Title, " ", "_")) + fmt.Sprintf("#p%d", i)
@@ -168,7 +167,7 @@ func loadEval(t *testing.T) ([]search.Passage, []evalQuestion) {
 				for _, qa := range p.QAs {
 					q := evalQuestion{text: qa.Question, gold: id, impossible: qa.IsImpossible}
 					for _, ans := range qa.Answers {
-						q.answers = append(q.answers, normalize(ans.Text))
+						q.answers = append(q.answers, squad.Normalize(ans.Text))
 					}
 					qs = append(qs, q)
 				}
@@ -204,34 +203,6 @@ func below(xs []float64, th float64) float64 {
 	return float64(n) / float64(max(len(xs), 1))
 }
 
-type squadFile struct {
-	Data []struct {
-		Title      string           `json:"title"`
-		Paragraphs []squadParagraph `json:"paragraphs"`
-	} `json:"data"`
-}
-
-// squadParagraph is a SQuAD paragraph; distractors.json reduces it to its
-// context string.
-type squadParagraph struct {
-	Context string `json:"context"`
-	QAs     []struct {
-		Question string `json:"question"`
-		Answers  []struct {
-			Text string `json:"text"`
-		} `json:"answers"`
-		IsImpossible bool `json:"is_impossible"`
-	} `json:"qas"`
-}
-
-func (p *squadParagraph) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		return json.Unmarshal(b, &p.Context)
-	}
-	type plain squadParagraph
-	return json.Unmarshal(b, (*plain)(p))
-}
-
 // squadDir finds ../shared/data/squad beside the module root (the nearest
 // directory upward holding go.mod), skipping the test when it is absent.
 func squadDir(t *testing.T) string {
@@ -257,44 +228,11 @@ func squadDir(t *testing.T) string {
 	return d
 }
 
-func loadSquad(t *testing.T, path string) squadFile {
+func loadSquad(t *testing.T, path string) *squad.File {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	f, err := squad.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var f squadFile
-	if err := json.Unmarshal(b, &f); err != nil {
-		t.Fatalf("%s: %v", filepath.Base(path), err)
-	}
 	return f
-}
-
-var (
-	reMarker   = regexp.MustCompile(`\[\d+\]`)
-	rePunct    = regexp.MustCompile(`[^\p{L}\p{N}\s]`)
-	reArticles = regexp.MustCompile(`\b(a|an|the)\b`)
-)
-
-func stripMarkers(s string) string { return reMarker.ReplaceAllString(s, " ") }
-
-// normalize is SQuAD's answer normalisation: lower case, no punctuation,
-// no articles, single spaces.
-func normalize(s string) string {
-	s = strings.ToLower(s)
-	s = rePunct.ReplaceAllString(s, "")
-	s = reArticles.ReplaceAllString(s, " ")
-	return strings.Join(strings.Fields(s), " ")
-}
-
-// containsAny reports whether a normalised gold answer occurs in text on
-// word boundaries ("1" is not found in "1973").
-func containsAny(text string, golds []string) bool {
-	text = " " + text + " "
-	for _, g := range golds {
-		if g != "" && strings.Contains(text, " "+g+" ") {
-			return true
-		}
-	}
-	return false
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tollgate-dev/tollgate/internal/rank"
+	"github.com/tollgate-dev/tollgate/internal/squad"
 )
 
 // TestWeightSweep compares sentence-score weightings on the SQuAD data by
@@ -36,10 +37,10 @@ func TestWeightSweep(t *testing.T) {
 			n++
 			a := extractive(q.text, ix.Search(q.text, k), Options{Threshold: -1}, w)
 			head, _, _ := strings.Cut(a.Text, "[")
-			if containsAny(normalize(head), q.answers) {
+			if squad.Contains(squad.Normalize(head), q.answers) {
 				first++
 			}
-			if containsAny(normalize(stripMarkers(a.Text)), q.answers) {
+			if squad.Contains(squad.Normalize(squad.StripMarkers(a.Text)), q.answers) {
 				any++
 			}
 		}
