@@ -19,19 +19,19 @@ func templateFuncs(base string, assets map[string]asset) template.FuncMap {
 		"asset": func(name string) string {
 			return base + "/dashboard/static/" + name + "?v=" + assets[name].version
 		},
-		"usd":     usd,
+		"usd":      usd,
 		"usdExact": func(m money.Micros) string { return "$" + money.Decimal(m) },
-		"num":     num,
-		"dt":      dt,
+		"num":      num,
+		"dt":       dt,
 		"dtp": func(t *time.Time) string {
 			if t == nil {
 				return "—"
 			}
 			return dt(*t)
 		},
-		"date": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
-		"ago":  ago,
-		"roles": func() []platform.Role { return platform.Roles },
+		"date":     func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+		"ago":      ago,
+		"roles":    func() []platform.Role { return platform.Roles },
 		"roleDesc": func(r platform.Role) string { return r.Description() },
 		"badge":    badge,
 		"initial": func(s string) string {
