@@ -88,11 +88,25 @@ func (ix *Index) Len() int { return ix.numDoc }
 // IDF is the BM25 inverse document frequency of an index term (a token
 // from Tokenize) in this index.
 func (ix *Index) IDF(term string) float64 {
-	return idf(ix.numDoc, len(ix.post[term]))
+	return IDF(ix.numDoc, len(ix.post[term]))
 }
 
-func idf(n, df int) float64 {
+// IDF is BM25's inverse document frequency of a term found in df of n
+// passages. It is never negative, even for a term in every passage.
+func IDF(n, df int) float64 {
 	return math.Log(1 + (float64(n)-float64(df)+0.5)/(float64(df)+0.5))
+}
+
+// TermWeight is BM25's saturated, length-normalized weight of a term that
+// occurs tf times in a passage of dl tokens, where passages average avgdl
+// tokens. A term's score in the passage is IDF · TermWeight.
+func TermWeight(tf, dl int, avgdl, k1, b float64) float64 {
+	f := float64(tf)
+	norm := 1 - b
+	if avgdl > 0 {
+		norm += b * float64(dl) / avgdl
+	}
+	return f * (k1 + 1) / (f + k1*norm)
 }
 
 // Search returns at most k scored copies of the indexed passages, highest
@@ -113,14 +127,9 @@ func (ix *Index) Search(query string, k int) []search.Passage {
 		if len(plist) == 0 {
 			continue
 		}
-		w := idf(ix.numDoc, len(plist))
+		w := IDF(ix.numDoc, len(plist))
 		for _, p := range plist {
-			f := float64(p.tf)
-			norm := 1 - ix.b
-			if ix.avgdl > 0 {
-				norm += ix.b * float64(ix.lens[p.doc]) / ix.avgdl
-			}
-			scores[p.doc] += w * f * (ix.k1 + 1) / (f + ix.k1*norm)
+			scores[p.doc] += w * TermWeight(p.tf, ix.lens[p.doc], ix.avgdl, ix.k1, ix.b)
 		}
 	}
 	order := make([]int, ix.numDoc)

@@ -34,6 +34,10 @@ func (ix *Index) get(id string) (Document, bool, error) {
 // putRecord stores d (without its text) in the catalogue.
 func (ix *Index) putRecord(d Document, old Document, hadOld bool) error {
 	d.Text = ""
+	delta := int64(d.Tokens)
+	if hadOld {
+		delta -= int64(old.Tokens)
+	}
 	v, err := json.Marshal(d)
 	if err != nil {
 		return fmt.Errorf("local index: encode %s: %w", d.ID, err)
@@ -48,11 +52,15 @@ func (ix *Index) putRecord(d Document, old Document, hadOld bool) error {
 		if err := urls.Put([]byte(d.URL), []byte(d.ID)); err != nil {
 			return err
 		}
+		if err := addTokens(tx, delta); err != nil {
+			return err
+		}
 		return tx.Bucket(bucketDocs).Put([]byte(d.ID), v)
 	})
 	if err != nil {
 		return fmt.Errorf("local index: write %s: %w", d.ID, err)
 	}
+	ix.tokens.Add(delta)
 	return nil
 }
 

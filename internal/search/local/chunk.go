@@ -10,7 +10,7 @@ import (
 // enough that a match in them means something.
 const (
 	minWords = 100
-	maxWords = 200
+	maxWords = 250
 )
 
 // Chunk splits text into passages of about minWords to maxWords words,

@@ -16,8 +16,8 @@ func TestChunk(t *testing.T) {
 		{"short tail joins the last passage", longText(3, 60) + "\n\nTail.", 1},
 		{"long tail stays apart", longText(3, 60) + "\n\n" + longText(1, 60), 2},
 		{"many paragraphs", longText(20, 60), 7},
-		{"one huge paragraph splits at sentences", longText(1, 1000), 7},
-		{"one huge sentence splits at words", strings.Repeat("word ", 450), 3},
+		{"one huge paragraph splits at sentences", longText(1, 1000), 6},
+		{"one huge sentence splits at words", strings.Repeat("word ", 550), 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

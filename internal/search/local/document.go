@@ -37,6 +37,10 @@ type Document struct {
 	// Passages is how many passages the document was split into (set by the
 	// index; ignored by Put).
 	Passages int
+	// Tokens is the sum of its passages' lengths in index terms, kept so the
+	// index's average passage length stays exact as documents come and go
+	// (set by the index; ignored by Put).
+	Tokens int `json:",omitempty"`
 }
 
 // DocID returns the stable ID of the document at rawURL: the same URL always

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -43,6 +44,7 @@ const (
 var (
 	bucketDocs = []byte("documents") // ID → JSON Document without Text
 	bucketURLs = []byte("urls")      // URL → ID, the order List pages in
+	bucketMeta = []byte("meta")      // index-wide values: metaFormat, metaTokens
 )
 
 // Index is the persistent local search index. It is safe for concurrent
@@ -51,6 +53,9 @@ type Index struct {
 	dir     string
 	passage bleve.Index
 	catalog *bolt.DB
+	// tokens is the total length of all passages in index terms, BM25's
+	// average passage length times their number.
+	tokens atomic.Int64
 
 	mu sync.Mutex // serializes Put and Delete
 }
@@ -76,7 +81,7 @@ func open(dir, scoring string) (*Index, error) {
 		return nil, fmt.Errorf("local index: open catalogue: %w", err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketDocs, bucketURLs} {
+		for _, b := range [][]byte{bucketDocs, bucketURLs, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -89,17 +94,43 @@ func open(dir, scoring string) (*Index, error) {
 	}
 
 	path := filepath.Join(dir, passagesDir)
+	if err := recoverSwap(path); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("local index: %w", err)
+	}
+	m, err := readMeta(db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	var idx bleve.Index
-	if _, statErr := os.Stat(path); errors.Is(statErr, fs.ErrNotExist) {
+	_, statErr := os.Stat(path)
+	switch {
+	case errors.Is(statErr, fs.ErrNotExist):
 		idx, err = bleve.NewUsing(path, passageMapping(scoring), scorch.Name, scorch.Name, nil)
-	} else {
+		if err == nil {
+			err = writeMeta(db, meta{format: indexFormat})
+		}
+	case m.format != indexFormat:
+		if err = upgrade(db, path, scoring); err == nil {
+			m, err = readMeta(db)
+		}
+		if err == nil {
+			idx, err = bleve.Open(path)
+		}
+	default:
 		idx, err = bleve.Open(path)
 	}
 	if err != nil {
+		if idx != nil {
+			idx.Close()
+		}
 		db.Close()
 		return nil, fmt.Errorf("local index: open passages: %w", err)
 	}
-	return &Index{dir: dir, passage: idx, catalog: db}, nil
+	ix := &Index{dir: dir, passage: idx, catalog: db}
+	ix.tokens.Store(m.tokens)
+	return ix, nil
 }
 
 // Close flushes and closes the index.
@@ -145,7 +176,9 @@ func (ix *Index) Put(ctx context.Context, d Document) (string, error) {
 	if len(pieces) == 0 {
 		pieces = []string{""} // a title-only document is one passage
 	}
+	d.Tokens = 0
 	for i, body := range pieces {
+		d.Tokens += tokenCount(indexedText(d.Title, body))
 		// Overwriting an ID in the same batch that deletes it is fine:
 		// bleve applies the last operation per ID.
 		if err := b.Index(passageID(d.ID, i), passageFields(d, body)); err != nil {
@@ -168,16 +201,24 @@ func (ix *Index) Put(ctx context.Context, d Document) (string, error) {
 
 func passageID(docID string, i int) string { return fmt.Sprintf("%s/%04d", docID, i) }
 
+// indexedText is what BM25 sees of a passage: the document's title, then
+// the passage.
+func indexedText(title, body string) string {
+	if title == "" {
+		return body
+	}
+	return title + "\n\n" + body
+}
+
 // passageFields is the bleve document of one passage.
 func passageFields(d Document, body string) map[string]any {
-	text := body
-	if d.Title != "" {
-		text = d.Title + "\n\n" + body
-	}
 	f := map[string]any{
 		fieldDocID: d.ID,
-		fieldText:  text,
+		fieldText:  indexedText(d.Title, body),
 		fieldBody:  body,
+	}
+	if d.Title != "" {
+		f[fieldTitle] = d.Title
 	}
 	if s := domainSuffixes(d.Domain); len(s) > 0 {
 		f[fieldDomains] = s
@@ -252,11 +293,15 @@ func (ix *Index) Delete(ctx context.Context, idOrURL string) error {
 		if err := tx.Bucket(bucketURLs).Delete([]byte(d.URL)); err != nil {
 			return err
 		}
+		if err := addTokens(tx, -int64(d.Tokens)); err != nil {
+			return err
+		}
 		return tx.Bucket(bucketDocs).Delete([]byte(id))
 	})
 	if err != nil {
 		return fmt.Errorf("local index: delete %s: %w", id, err)
 	}
+	ix.tokens.Add(-int64(d.Tokens))
 	ids, err := ix.passageIDs(ctx, id)
 	if err != nil {
 		return err

@@ -3,15 +3,15 @@ package local
 import (
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
-	"github.com/blevesearch/bleve/v2/analysis/lang/en"
 	"github.com/blevesearch/bleve/v2/mapping"
 )
 
 // Passage fields in the bleve index.
 const (
 	fieldDocID     = "doc_id"    // keyword, stored
-	fieldText      = "text"      // title + passage, English analysis, not stored
+	fieldText      = "text"      // title + passage, analyzed by rank.Tokenize, not stored
 	fieldBody      = "body"      // the passage as shown, stored only
+	fieldTitle     = "title"     // the document's title, stored only (for re-ranking)
 	fieldDomains   = "domains"   // the domain and its parents, keyword
 	fieldPublished = "published" // date
 	fieldUpdated   = "updated"   // date
@@ -31,18 +31,21 @@ func passageMapping(scoring string) mapping.IndexMapping {
 		return f
 	}
 	text := bleve.NewTextFieldMapping()
-	text.Analyzer = en.AnalyzerName
+	text.Analyzer = analyzerName
 	text.Store = false
 	text.IncludeInAll = false
 	text.IncludeTermVectors = false
 	text.DocValues = false
 
-	body := bleve.NewTextFieldMapping()
-	body.Index = false
-	body.Store = true
-	body.IncludeInAll = false
-	body.IncludeTermVectors = false
-	body.DocValues = false
+	storedOnly := func() *mapping.FieldMapping {
+		f := bleve.NewTextFieldMapping()
+		f.Index = false
+		f.Store = true
+		f.IncludeInAll = false
+		f.IncludeTermVectors = false
+		f.DocValues = false
+		return f
+	}
 
 	date := func() *mapping.FieldMapping {
 		f := bleve.NewDateTimeFieldMapping()
@@ -55,7 +58,8 @@ func passageMapping(scoring string) mapping.IndexMapping {
 	doc := bleve.NewDocumentStaticMapping()
 	doc.AddFieldMappingsAt(fieldDocID, keywordField(true))
 	doc.AddFieldMappingsAt(fieldText, text)
-	doc.AddFieldMappingsAt(fieldBody, body)
+	doc.AddFieldMappingsAt(fieldBody, storedOnly())
+	doc.AddFieldMappingsAt(fieldTitle, storedOnly())
 	doc.AddFieldMappingsAt(fieldDomains, keywordField(false))
 	doc.AddFieldMappingsAt(fieldPublished, date())
 	doc.AddFieldMappingsAt(fieldUpdated, date())
@@ -63,7 +67,7 @@ func passageMapping(scoring string) mapping.IndexMapping {
 
 	m := bleve.NewIndexMapping()
 	m.DefaultMapping = doc
-	m.DefaultAnalyzer = en.AnalyzerName
+	m.DefaultAnalyzer = analyzerName
 	m.StoreDynamic = false
 	m.IndexDynamic = false
 	m.DocValuesDynamic = false

@@ -91,11 +91,13 @@ func TestSearchFilters(t *testing.T) {
 	}
 }
 
-// TestBM25 checks that the index scores with bleve's BM25 and not its TF-IDF
-// fallback, on a corpus where the two disagree: a short document mentioning
-// "zebra" once and a long one repeating it 16 times. TF-IDF (sqrt(tf) ×
-// 1/sqrt(length)) prefers the long one, 4/6 against 1/2; BM25's saturation
-// and length normalization prefer the short one.
+// TestBM25 checks the two stages of ranking on a corpus where they
+// disagree: a short document mentioning "zebra" once and a long one
+// repeating it 16 times. bleve's BM25 (square-rooted term frequency, average
+// length estimated from the dictionary) proposes the candidates and prefers
+// the short one; the exact Okapi BM25 that orders them prefers the long one,
+// with scores equal to hand-computed ones. A silent fallback of bleve to
+// TF-IDF, or a re-ranker that did not run, would fail here.
 func TestBM25(t *testing.T) {
 	ctx := context.Background()
 	words := func(from, to int) string {
@@ -110,59 +112,61 @@ func TestBM25(t *testing.T) {
 		{URL: "https://example.com/long", Text: strings.Repeat("zebra ", 16) + words(4, 23)}, // 36 tokens
 		{URL: "https://example.com/none", Text: words(24, 33)},                               // 10 tokens
 	}
-	put := func(ix *Index) {
-		for _, d := range corpus {
-			if _, err := ix.Put(ctx, d); err != nil {
-				t.Fatal(err)
-			}
+	ix := openTest(t, t.TempDir())
+	for _, d := range corpus {
+		if _, err := ix.Put(ctx, d); err != nil {
+			t.Fatal(err)
 		}
 	}
 
-	// bleve's BM25 (search/scorer/scorer_term.go): tf is sqrt(freq), idf is
-	// ln(1 + (N-df+0.5)/(df+0.5)), and the average length is
+	// Stage one, bleve (search/scorer/scorer_term.go): tf is sqrt(freq), idf
+	// is ln(1 + (N-df+0.5)/(df+0.5)), and the average length is
 	// ceil(distinct terms of the field / N) = ceil(34/3) = 12.
-	const n, df, avg = 3.0, 2.0, 12.0
+	const n, df = 3.0, 2.0
 	idf := math.Log(1 + (n-df+0.5)/(df+0.5))
-	bm25 := func(freq, length float64) float64 {
+	bleveBM25 := func(freq, length float64) float64 {
 		tf := math.Sqrt(freq)
 		k1, b := bsearch.BM25_k1, bsearch.BM25_b
-		return idf * tf * k1 / (tf + k1*(1-b+b*length/avg))
+		return idf * tf * k1 / (tf + k1*(1-b+b*length/12))
 	}
-	want := map[string]float64{
-		"https://example.com/short": bm25(1, 4),   // 0.3525
-		"https://example.com/long":  bm25(16, 36), // 0.3223
-	}
-
-	ix := openTest(t, t.TempDir())
-	put(ix)
-	got := mustSearch(t, ix, search.Query{Text: "zebra"})
-	if len(got) != 2 || got[0].URL != "https://example.com/short" {
-		t.Fatalf("BM25 ranking: %+v, want short first", got)
-	}
-	for _, r := range got {
-		if math.Abs(r.Score-want[r.URL]) > 1e-4 {
-			t.Errorf("%s: score %.6f, hand-computed BM25 %.6f", r.URL, r.Score, want[r.URL])
-		}
-	}
-	hits, _, err := ix.searchPassages(ctx, search.Query{Text: "zebra"}, 1, true)
+	hits, _, err := ix.searchPassages(ctx, search.Query{Text: "zebra"}, 2, true) // explain: no re-ranking
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(hits) != 2 || math.Abs(hits[0].score-bleveBM25(1, 4)) > 1e-4 || math.Abs(hits[1].score-bleveBM25(16, 36)) > 1e-4 {
+		t.Fatalf("bleve stage: %+v, want short (%.4f) then long (%.4f)", hits, bleveBM25(1, 4), bleveBM25(16, 36))
 	}
 	if !strings.Contains(hits[0].explanation, "as per bm25 model") {
 		t.Errorf("explanation does not name BM25:\n%s", hits[0].explanation)
 	}
 
-	// The same corpus under bleve's default model ranks the other way, so
-	// the test above would catch a silent fallback.
-	tfidf, err := open(t.TempDir(), "")
-	if err != nil {
+	// Stage two, textbook Okapi BM25 over the whole index: avgdl is the
+	// exact mean length, (4 + 36 + 10) / 3.
+	const k1, b, avgdl = 1.2, 0.75, 50.0 / 3
+	okapi := func(freq, length float64) float64 {
+		return idf * freq * (k1 + 1) / (freq + k1*(1-b+b*length/avgdl))
+	}
+	want := map[string]float64{
+		"https://example.com/long":  okapi(16, 36), // 1.9293 · idf
+		"https://example.com/short": okapi(1, 4),   // 1.4509 · idf
+	}
+	got := mustSearch(t, ix, search.Query{Text: "zebra"})
+	if len(got) != 2 || got[0].URL != "https://example.com/long" {
+		t.Fatalf("Okapi ranking: %+v, want long first", got)
+	}
+	for _, r := range got {
+		if math.Abs(r.Score-want[r.URL]) > 1e-9 {
+			t.Errorf("%s: score %.6f, hand-computed Okapi BM25 %.6f", r.URL, r.Score, want[r.URL])
+		}
+	}
+
+	// Deleting a document keeps the statistics exact: N = 2, df = 1, and
+	// avgdl = (36 + 10) / 2.
+	if err := ix.Delete(ctx, "https://example.com/short"); err != nil {
 		t.Fatal(err)
 	}
-	defer tfidf.Close()
-	put(tfidf)
-	got = mustSearch(t, tfidf, search.Query{Text: "zebra"})
-	if len(got) != 2 || got[0].URL != "https://example.com/long" {
-		t.Fatalf("TF-IDF ranking: %+v, want long first", got)
+	if tok := ix.tokens.Load(); tok != 46 {
+		t.Errorf("token total after delete = %d, want 46", tok)
 	}
 }
 
