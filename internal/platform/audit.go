@@ -46,6 +46,15 @@ const (
 	AuditAdminTokenRevoked = "admin_token.revoked"
 )
 
+// Audit actions of dashboard sign-in (internal/session).
+const (
+	AuditSessionCreated     = "session.created" // a user signed in
+	AuditSessionEnded       = "session.ended"   // signed out, or ended because the membership went
+	AuditInvitationCreated  = "invitation.created"
+	AuditInvitationAccepted = "invitation.accepted"
+	AuditInvitationRevoked  = "invitation.revoked"
+)
+
 // AuditEvent is one append-only record of a management action.
 type AuditEvent struct {
 	ID         string

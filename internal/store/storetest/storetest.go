@@ -49,6 +49,8 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"AdminTokens", tokenTests},
 		{"Audit", auditTests},
 		{"Concurrency", concurrencyTests},
+		{"Sessions", sessionTests},
+		{"Invitations", invitationTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
