@@ -49,7 +49,15 @@ func templateFuncs(base string, assets map[string]asset) template.FuncMap {
 			}
 			return int(min(100*int64(part)/int64(whole), 100))
 		},
-		"add": func(a, b int) int { return a + b },
+		"add":    func(a, b int) int { return a + b },
+		"list":   func(s ...string) []string { return s },
+		"nameOr": nameOr,
+		"chartCard": func(heading, total string, c *chart) any {
+			return struct {
+				Heading, Total string
+				Chart          *chart
+			}{heading, total, c}
+		},
 	}
 }
 

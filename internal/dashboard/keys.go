@@ -67,6 +67,11 @@ type secretView struct {
 	// OldHint and OldUntil describe the key a rotation replaced.
 	OldHint  string
 	OldUntil *time.Time
+	// SecretID and CopyID are the element ids of the secret and its copy
+	// button (end-to-end tests find them by id).
+	SecretID, CopyID string
+	// Link is set when the secret is an invitation link.
+	Link bool
 }
 
 func (db *Dashboard) createKey(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
@@ -100,6 +105,9 @@ func (db *Dashboard) createKey(w http.ResponseWriter, r *http.Request, c *reqCtx
 // showSecret renders a secret in the answer to the POST that created it:
 // never in a URL, a redirect, a cookie or a log line, and never cached.
 func (db *Dashboard) showSecret(w http.ResponseWriter, r *http.Request, c *reqCtx, v *secretView) {
+	if v.SecretID == "" {
+		v.SecretID, v.CopyID = "new-key-secret", "copy-key"
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	db.render(w, r, http.StatusCreated, "secret", db.view(r, c, navOf(v.Back), v.What+" created", v))

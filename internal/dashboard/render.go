@@ -241,6 +241,7 @@ var notices = map[string]string{
 	"role-changed":       "Role changed.",
 	"member-removed":     "Member removed.",
 	"invitation-revoked": "Invitation revoked.",
+	"invitation-sent":    "Invitation sent by email.",
 	"token-revoked":      "Admin token revoked.",
 	"signed-out":         "You are signed out.",
 	"welcome":            "Welcome! Your password is set and you are signed in.",
