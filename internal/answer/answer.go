@@ -6,7 +6,6 @@
 package answer
 
 import (
-	"math"
 	"strconv"
 	"strings"
 
@@ -213,6 +212,9 @@ func score(question string, terms []string, ps []search.Passage, w weights) []se
 	for i, p := range ps {
 		ctx[i] = rank.NewTokenSet(p.Title + "\n" + p.Text)
 		for _, text := range splitSentences(p.Text) {
+			if isQuestion(text) {
+				continue // a question is never its own answer, however well it matches
+			}
 			toks := rank.Tokenize(text)
 			set := make(rank.TokenSet, len(toks))
 			for _, t := range toks {
@@ -232,7 +234,7 @@ func score(question string, terms []string, ps []search.Passage, w weights) []se
 				df++
 			}
 		}
-		idf[k] = math.Log(1 + (float64(n)-float64(df)+0.5)/(float64(df)+0.5))
+		idf[k] = rank.IDF(n, df)
 		total += idf[k]
 	}
 
@@ -258,12 +260,46 @@ func score(question string, terms []string, ps []search.Passage, w weights) []se
 		}
 		s.score = w.coverage*s.cov + w.context*near/total + w.proximity*proximity(r.toks, terms) +
 			w.cue*cue + w.prior*prior
-		if len(r.toks) < 3 {
+		switch {
+		case len(r.toks) < 3:
 			s.score *= 0.5 // headings, captions, fragments
+		case len(r.toks) > longSentence:
+			s.score *= 0.6 // run-ons: a list or a table flattened into one "sentence"
+		}
+		if codeLike(s.text) {
+			s.score *= 0.6 // JSON, YAML, shell: quotable as a fact only when nothing else says it
 		}
 		out[j] = s
 	}
 	return out
+}
+
+// isQuestion reports whether a sentence asks rather than tells, such as a
+// FAQ's question, which matches the user's question best of all.
+func isQuestion(s string) bool {
+	return strings.HasSuffix(strings.TrimRight(s, `"')]”’»*`), "?")
+}
+
+// longSentence is the length in index terms beyond which a "sentence" is
+// most likely not one.
+const longSentence = 60
+
+// codeLike reports whether s reads as code rather than prose: a fair share
+// of its characters are the punctuation of JSON, YAML or shell. Slashes and
+// underscores are left out: technical prose is full of paths and
+// snake_case names.
+func codeLike(s string) bool {
+	sym, all := 0, 0
+	for _, r := range s {
+		if r == ' ' {
+			continue
+		}
+		all++
+		if strings.ContainsRune("{}[]<>=$|\\\"`#", r) {
+			sym++
+		}
+	}
+	return all > 0 && sym*100 >= all*6
 }
 
 // proximity is how tightly the query terms a sentence contains cluster:

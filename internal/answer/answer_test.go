@@ -176,3 +176,63 @@ func TestQuestionType(t *testing.T) {
 		})
 	}
 }
+
+// TestExtractiveDocumentation: in technical documentation the sentence
+// that matches a question best is often not an answer: a FAQ's own
+// question, or a line of JSON or YAML. The answer quotes the prose.
+func TestExtractiveDocumentation(t *testing.T) {
+	tests := []struct {
+		name, question, text string
+		want, notWant        string
+	}{
+		{
+			name:     "a FAQ's question is not quoted",
+			question: "How do I rotate an API key?",
+			text: "How do I rotate an API key? Run tollgate keys rotate KEY to get a successor key. " +
+				"The old key keeps working for the grace period.",
+			want:    "Run tollgate keys rotate KEY",
+			notWant: "How do I rotate",
+		},
+		{
+			name:     "prose wins over a line of JSON saying the same",
+			question: "Why is a request refused when credits run out?",
+			text: `{"error":{"message":"The request is refused when credits run out.","code":402}}` + "\n\n" +
+				"The request is refused when credits run out.",
+			want: "The request is refused when credits run out.",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ps := []search.Passage{{DocID: "d", URL: "https://example.com/faq", Text: tt.text, Score: 1}}
+			got := Extractive(tt.question, ps, Options{})
+			if got.Declined {
+				t.Fatalf("declined: %+v", got)
+			}
+			if !strings.HasPrefix(got.Text, tt.want) {
+				t.Errorf("answer %q, want it to start with %q", got.Text, tt.want)
+			}
+			if tt.notWant != "" && strings.Contains(got.Text, tt.notWant) {
+				t.Errorf("answer %q quotes %q", got.Text, tt.notWant)
+			}
+		})
+	}
+}
+
+func TestCodeLike(t *testing.T) {
+	tests := []struct {
+		s    string
+		want bool
+	}{
+		{`{"error":{"message":"out of credits","code":402}}`, true},
+		{"models: [{id: sonar, routes: [{upstream: ollama}]}]", true},
+		{`curl -s $TOLLGATE/v1/key -H "Authorization: Bearer $KEY"`, true},
+		{"Run tollgate keys rotate KEY, or call POST /api/v1/keys/{id}/rotate.", false},
+		{"Set keys.rotation_grace in tollgate.yaml to change the default grace period.", false},
+		{"The Normans were the people who in the 10th and 11th centuries gave their name to Normandy.", false},
+	}
+	for _, tt := range tests {
+		if got := codeLike(tt.s); got != tt.want {
+			t.Errorf("codeLike(%q) = %v, want %v", tt.s, got, tt.want)
+		}
+	}
+}

@@ -29,13 +29,15 @@ var (
 )
 
 // StripMarkdown turns Markdown into plain text for indexing: paragraphs stay
-// separated by blank lines, headings and table rows become paragraphs of
-// their own, and the first heading is returned as the title ("" if none).
+// separated by blank lines, headings, table rows and code lines become
+// paragraphs of their own, and the first heading is returned as the title
+// ("" if none).
 func StripMarkdown(src string) (title, text string) {
 	var (
-		out   []string // paragraphs
-		para  []string // lines of the current paragraph
-		fence string   // the open code fence, if inside one
+		out    []string // paragraphs
+		para   []string // lines of the current paragraph
+		fence  string   // the open code fence, if inside one
+		header []string // the cells of the current table's header row
 	)
 	flush := func() {
 		if len(para) > 0 {
@@ -43,19 +45,21 @@ func StripMarkdown(src string) (title, text string) {
 			para = para[:0]
 		}
 	}
+	var lastRow, lastRowLine string // the last table row, rendered and as written
 	src = strings.ReplaceAll(src, "\r\n", "\n")
 	src = mdComment.ReplaceAllString(src, "")
 	for _, line := range strings.Split(src, "\n") {
 		if fence != "" {
-			// Inside a code block: keep each non-empty line, as its own line,
-			// so commands are searchable but not glued into prose.
+			// Inside a code block: each non-empty line is a paragraph of its
+			// own, so commands are searchable and quotable one at a time but
+			// never glued into prose or into each other.
 			if strings.HasPrefix(strings.TrimSpace(line), fence) {
 				fence = ""
 				flush()
 				continue
 			}
 			if s := strings.TrimSpace(line); s != "" {
-				para = append(para, s)
+				out = append(out, strings.Join(strings.Fields(s), " "))
 			}
 			continue
 		}
@@ -65,10 +69,21 @@ func StripMarkdown(src string) (title, text string) {
 			continue
 		}
 		trimmed := strings.TrimSpace(line)
+		if !strings.HasPrefix(trimmed, "|") {
+			header, lastRow = nil, ""
+		}
 		switch {
 		case trimmed == "":
 			flush()
-		case mdRefDef.MatchString(line), mdRule.MatchString(line), mdTableSep.MatchString(line):
+		case mdTableSep.MatchString(line):
+			// The row above was the header: its cells label the rows below
+			// rather than standing as a paragraph of their own.
+			flush()
+			if len(out) > 0 && header == nil && lastRow != "" && out[len(out)-1] == lastRow {
+				out = out[:len(out)-1]
+				header = tableCells(lastRowLine)
+			}
+		case mdRefDef.MatchString(line), mdRule.MatchString(line):
 			flush()
 		case mdHeading.MatchString(line):
 			flush()
@@ -79,8 +94,9 @@ func StripMarkdown(src string) (title, text string) {
 			out = append(out, h)
 		case strings.HasPrefix(trimmed, "|"):
 			flush()
-			if row := tableRow(trimmed); row != "" {
-				out = append(out, row)
+			lastRow, lastRowLine = tableRow(tableCells(trimmed), header), trimmed
+			if lastRow != "" {
+				out = append(out, lastRow)
 			}
 		default:
 			l := mdQuote.ReplaceAllString(line, "")
@@ -98,16 +114,43 @@ func StripMarkdown(src string) (title, text string) {
 	return title, strings.Join(out, "\n\n")
 }
 
-// tableRow renders one Markdown table row as a sentence-like line of cells.
-func tableRow(line string) string {
-	line = strings.TrimPrefix(strings.TrimSuffix(line, "|"), "|")
+// tableCells splits a Markdown table row into its cells' plain text, empty
+// cells included so that columns line up with the header's.
+func tableCells(line string) []string {
+	line = strings.TrimPrefix(strings.TrimSuffix(strings.TrimSpace(line), "|"), "|")
 	var cells []string
 	for _, c := range strings.Split(line, "|") {
-		if s := inlineText(c); s != "" {
-			cells = append(cells, s)
-		}
+		cells = append(cells, inlineText(c))
 	}
-	return strings.Join(cells, "; ")
+	return cells
+}
+
+// tableRow renders a table row as a sentence-like line: the first cell names
+// the row and every other cell follows with its column's header, so that
+// "| Rotate | tollgate keys rotate |" under "| Action | CLI |" reads
+// "Rotate — CLI: tollgate keys rotate". Without a header the cells are
+// joined with semicolons.
+func tableRow(cells, header []string) string {
+	var parts []string
+	for i, c := range cells {
+		if c == "" {
+			continue
+		}
+		if i > 0 && i < len(header) && header[i] != "" {
+			c = header[i] + ": " + c
+		}
+		parts = append(parts, c)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	if header == nil || cells[0] == "" {
+		return strings.Join(parts, "; ")
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return parts[0] + " — " + strings.Join(parts[1:], "; ")
 }
 
 // inlineText removes inline Markdown from one line.

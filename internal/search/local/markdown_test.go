@@ -28,12 +28,22 @@ func TestStripMarkdown(t *testing.T) {
 		{
 			name:     "code block lines kept",
 			src:      "Run:\n\n```sh\ncurl -s $TOLLGATE/v1/key\n  -H x\n```\nDone.",
-			wantText: "Run:\n\ncurl -s $TOLLGATE/v1/key -H x\n\nDone.",
+			wantText: "Run:\n\ncurl -s $TOLLGATE/v1/key\n\n-H x\n\nDone.",
 		},
 		{
-			name:     "table rows become lines",
-			src:      "| Action | CLI |\n|---|:---:|\n| Rotate | `tollgate keys rotate` |\n",
-			wantText: "Action; CLI\n\nRotate; tollgate keys rotate",
+			name:     "table rows become lines labelled by the header",
+			src:      "| Action | CLI | API |\n|---|:---:|---|\n| Rotate | `tollgate keys rotate` | `POST /rotate` |\n| Rename | | `PATCH` |\n\nAfter.",
+			wantText: "Rotate — CLI: tollgate keys rotate; API: POST /rotate\n\nRename — API: PATCH\n\nAfter.",
+		},
+		{
+			name:     "a table without a header row joins cells",
+			src:      "| a | b |\n| c | d |\n",
+			wantText: "a; b\n\nc; d",
+		},
+		{
+			name:     "a header applies to its own table only",
+			src:      "| H | X |\n|---|---|\n| r | 1 |\n\n| s | 2 |\n",
+			wantText: "r — X: 1\n\ns; 2",
 		},
 		{
 			name:     "lists and quotes",
