@@ -26,14 +26,22 @@ var (
 
 // Reasons recorded when a session ends.
 const (
-	reasonSignOut     = "sign_out"
-	reasonMemberGone  = "membership_removed"
-	touchEvery        = time.Minute
+	reasonSignOut    = "sign_out"
+	reasonMemberGone = "membership_removed"
+)
+
+const (
+	// touchEvery is how stale LastSeenAt may get before Resolve writes it.
+	touchEvery = time.Minute
+	// systemActorSource marks the changes the service makes on its own.
 	systemActorSource = "session"
 )
 
 // Login checks email and password and starts a session in the user's
-// oldest organization. It returns the session's secret, once.
+// oldest organization. It returns the session's secret, once. A wrong email
+// or password is unauthenticated, too many attempts rate_limited (with
+// RetryAfter), and a right password whose user belongs to no organization
+// forbidden.
 func (s *Service) Login(ctx context.Context, email, pw, clientIP string) (string, *Session, error) {
 	now := s.now()
 	if err := s.maybePurge(ctx, now); err != nil {
