@@ -23,11 +23,13 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/billing"
 	"github.com/tollgate-dev/tollgate/internal/chat"
 	"github.com/tollgate-dev/tollgate/internal/config"
+	"github.com/tollgate-dev/tollgate/internal/dashboard"
 	"github.com/tollgate-dev/tollgate/internal/gate"
 	"github.com/tollgate-dev/tollgate/internal/governance"
 	"github.com/tollgate-dev/tollgate/internal/indexing"
 	"github.com/tollgate-dev/tollgate/internal/platform"
 	"github.com/tollgate-dev/tollgate/internal/server"
+	"github.com/tollgate-dev/tollgate/internal/session"
 	"github.com/tollgate-dev/tollgate/internal/store/sqlstore"
 	"github.com/tollgate-dev/tollgate/internal/upstream"
 )
@@ -94,6 +96,7 @@ func serve(ctx context.Context, e *env, c config.Config) error {
 	go func() { serveErr <- srv.Serve(ln) }()
 	url := "http://" + ln.Addr().String() + strings.TrimRight(c.BasePath, "/")
 	fmt.Fprintf(e.stdout, "Tollgate listening on %s (database: %s)\n", url, st.Backend())
+	fmt.Fprintf(e.stdout, "Dashboard: %s/dashboard/ (sign in with the owner's email and password)\n", url)
 	log.Info("serving", "addr", ln.Addr().String(), "database", st.Backend(), "version", version)
 
 	select {
@@ -183,10 +186,20 @@ func newApp(c config.Config, st *sqlstore.Store, log *slog.Logger, now func() ti
 	jobs := async.New(st, async.NewChatRunner(chatSvc), async.Options{Workers: c.Async.Workers, TTL: c.Async.TTL,
 		Now: now, Log: log})
 	health := server.NewHealth(st)
-	adminDeps := &admin.Deps{Service: svc, Billing: billing.NewService(st, nil, now), Auth: adminAuth, Log: log, Now: now,
+	billingSvc := billing.NewService(st, nil, now)
+	adminDeps := &admin.Deps{Service: svc, Billing: billingSvc, Auth: adminAuth, Log: log, Now: now,
 		MaxBody: c.HTTP.MaxBodyBytes, TrustProxy: c.TrustProxy}
 	if srch.index != nil {
 		adminDeps.Index = indexing.New(srch.index, indexing.Options{})
+	}
+	dash, err := dashboard.New(dashboard.Deps{Gov: svc, Billing: billingSvc, Sessions: session.New(st, svc, session.Config{}, now),
+		Log: log, Now: now, BasePath: c.BasePath, TrustProxy: c.TrustProxy, RotationGrace: c.Keys.RotationGrace,
+		TierRPM: c.Limits.TierRPM})
+	if err != nil {
+		g.Close()
+		_ = closeLimiter()
+		srch.close()
+		return nil, err
 	}
 	handler := server.New(log, c.BasePath, health, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		&api.Deps{Auth: keyAuth, Service: svc, Chat: chatSvc, Log: log, Now: now,
@@ -195,7 +208,8 @@ func newApp(c config.Config, st *sqlstore.Store, log *slog.Logger, now func() ti
 		func(mux *http.ServeMux) {
 			api.RegisterSearch(mux, api.SearchDeps{Auth: keyAuth, Search: srch.provider, Log: log, MaxBody: c.HTTP.MaxBodyBytes,
 				Now: now, Gate: g})
-		})
+		},
+		dash.Register)
 	return &app{handler: handler, keyAuth: keyAuth, adminAuth: adminAuth, svc: svc, health: health,
 		router: router, registry: reg, jobs: jobs, gate: g, chat: chatSvc, closeLimiter: closeLimiter, search: srch}, nil
 }

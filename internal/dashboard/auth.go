@@ -122,8 +122,10 @@ func (db *Dashboard) cookiePath() string { return db.d.BasePath + "/" }
 // to next (a dashboard path; anything else goes to the dashboard's home).
 // Sign-in providers (see Provider) call it once they have a session.
 func (db *Dashboard) StartSession(w http.ResponseWriter, r *http.Request, secret string, expires time.Time, next string) {
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: secret, Path: db.cookiePath(), Expires: expires,
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: db.secureRequest(r)})
+	// Max-Age, not Expires: the browser's clock may be wrong.
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: secret, Path: db.cookiePath(),
+		MaxAge: max(int(expires.Sub(db.d.Now())/time.Second), 1), HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: db.secureRequest(r)})
 	http.Redirect(w, r, db.path(safeNext(next)), http.StatusSeeOther)
 }
 
@@ -214,10 +216,18 @@ func (db *Dashboard) signOut(w http.ResponseWriter, r *http.Request, c *reqCtx) 
 
 // inviteView is what the invitation page shows.
 type inviteView struct {
-	Token     string
-	Email     string
-	Role      platform.Role
-	MinLength int
+	Token   string
+	Email   string
+	OrgName string
+	Role    platform.Role
+	// HasPassword says the account exists: it accepts with its password.
+	HasPassword bool
+	MinLength   int
+}
+
+func newInviteView(token string, inv *Invitation) *inviteView {
+	return &inviteView{Token: token, Email: inv.Email, OrgName: inv.OrgName, Role: inv.Role,
+		HasPassword: inv.HasPassword, MinLength: password.MinLength}
 }
 
 // The invitation token travels in the query string, not the path: access
@@ -228,8 +238,7 @@ func (db *Dashboard) invitePage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	db.render(w, r, http.StatusOK, "invite_accept", &view{Title: "Join your team",
-		Data: &inviteView{Token: token, Email: inv.Email, Role: inv.Role, MinLength: password.MinLength}})
+	db.render(w, r, http.StatusOK, "invite_accept", &view{Title: "Join your team", Data: newInviteView(token, inv)})
 	return nil
 }
 
@@ -259,7 +268,7 @@ func (db *Dashboard) acceptInvite(w http.ResponseWriter, r *http.Request) error 
 	pw, confirm := r.PostForm.Get("password"), r.PostForm.Get("password_confirm")
 	var secret string
 	var sess *Session
-	if pw != confirm {
+	if !inv.HasPassword && pw != confirm {
 		err = platform.Invalid("password_confirm", "The two passwords do not match.")
 	} else {
 		secret, sess, err = db.d.Sessions.AcceptInvitation(r.Context(), token, pw, middleware.ClientIP(r, db.d.TrustProxy))
@@ -271,7 +280,7 @@ func (db *Dashboard) acceptInvite(w http.ResponseWriter, r *http.Request) error 
 		f := failed(r, err, nil)
 		f.Values = url.Values{} // never echo a password back
 		db.render(w, r, statusOf(err), "invite_accept", &view{Title: "Join your team", forms: map[string]*form{"invite": f},
-			Data: &inviteView{Token: token, Email: inv.Email, Role: inv.Role, MinLength: password.MinLength}})
+			Data: newInviteView(token, inv)})
 		return nil
 	}
 	db.StartSession(w, r, secret, sess.ExpiresAt, "/dashboard/?done=welcome")

@@ -76,6 +76,10 @@ type secretView struct {
 
 func (db *Dashboard) createKey(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
 	groupID := r.PathValue("id")
+	// A role that may not do this is told so before its nonce is spent.
+	if err := platform.Authorize(c.p.Role, platform.ActKeyManage); err != nil {
+		return err
+	}
 	if err := db.nonces.consume(c.sess, "key:"+groupID, r.PostForm.Get("nonce")); err != nil {
 		return err
 	}
@@ -233,6 +237,9 @@ func (db *Dashboard) showRotate(w http.ResponseWriter, r *http.Request, c *reqCt
 
 func (db *Dashboard) rotateKey(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
 	id := r.PathValue("id")
+	if err := platform.Authorize(c.p.Role, platform.ActKeyManage); err != nil {
+		return err
+	}
 	if err := db.nonces.consume(c.sess, "rotate:"+id, r.PostForm.Get("nonce")); err != nil {
 		return err
 	}

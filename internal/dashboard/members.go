@@ -82,6 +82,9 @@ func (db *Dashboard) showMembers(w http.ResponseWriter, r *http.Request, c *reqC
 // it, when a Mailer is configured). The link carries the token in its
 // query string: access logs record paths only.
 func (db *Dashboard) invite(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
+	if err := platform.Authorize(c.p.Role, platform.ActMemberManage); err != nil {
+		return err
+	}
 	if err := db.nonces.consume(c.sess, "invite", r.PostForm.Get("nonce")); err != nil {
 		return err
 	}
@@ -92,9 +95,8 @@ func (db *Dashboard) invite(w http.ResponseWriter, r *http.Request, c *reqCtx) e
 		switch {
 		case platform.ErrorKind(err) == platform.KindForbidden && platform.Can(c.p.Role, platform.ActMemberManage):
 			// The caller may invite, but not with that role.
-			f := failed(r, err, nil)
-			f.errors["role"], f.Error = platform.ErrorMessage(err), ""
-			return db.showMembers(w, r, c, http.StatusForbidden, f)
+			err = &platform.Error{Kind: platform.KindForbidden, Param: "role", Message: platform.ErrorMessage(err)}
+			return db.showMembers(w, r, c, http.StatusForbidden, failed(r, err, nil))
 		case formError(err):
 			return db.showMembers(w, r, c, statusOf(err), failed(r, err, nil))
 		}

@@ -130,7 +130,8 @@ func failed(r *http.Request, err error, fields map[string]string) *form {
 	if alias, ok := fields[param]; ok {
 		param = alias
 	}
-	if platform.ErrorKind(err) == platform.KindInvalid && param != "" && r.PostForm.Has(param) {
+	kind := platform.ErrorKind(err)
+	if (kind == platform.KindInvalid || kind == platform.KindForbidden) && param != "" && r.PostForm.Has(param) {
 		f.errors[param] = platform.ErrorMessage(err)
 	} else {
 		f.Error = platform.ErrorMessage(err)

@@ -2,14 +2,13 @@ package dashboard
 
 import (
 	"context"
-	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/platform"
+	"github.com/tollgate-dev/tollgate/internal/session"
 )
 
 // Sessions is what the dashboard needs of package session: sign-in,
-// resolving and ending sessions, the CSRF check and invitations. Package
-// session's *Service implements it.
+// resolving and ending sessions, the CSRF check and invitations.
 type Sessions interface {
 	Login(ctx context.Context, email, password, clientIP string) (secret string, sess *Session, err error)
 	Resolve(ctx context.Context, secret string) (*Session, error)
@@ -23,32 +22,10 @@ type Sessions interface {
 	AcceptInvitation(ctx context.Context, token, password, clientIP string) (secret string, sess *Session, err error)
 }
 
-// Session mirrors session.Session until that package lands.
-type Session struct {
-	ID         string
-	UserID     string
-	OrgID      string
-	Email      string
-	Name       string
-	Role       platform.Role
-	CSRFToken  string
-	CreatedAt  time.Time
-	ExpiresAt  time.Time
-	LastSeenAt time.Time
-}
+var _ Sessions = (*session.Service)(nil)
 
-// Principal is the governance principal of the session.
-func (s *Session) Principal(sourceIP string) platform.Principal {
-	return platform.Principal{OrgID: s.OrgID, Role: s.Role,
-		Actor: platform.Actor{Type: platform.ActorUser, ID: s.UserID, SourceIP: sourceIP}}
-}
+// Session is a signed-in member acting in one organization.
+type Session = session.Session
 
-// Invitation mirrors session.Invitation until that package lands.
-type Invitation struct {
-	ID, OrgID, Email string
-	Role             platform.Role
-	InvitedBy        string
-	CreatedAt        time.Time
-	ExpiresAt        time.Time
-	AcceptedAt       *time.Time
-}
+// Invitation is an invitation to join the organization.
+type Invitation = session.Invitation

@@ -57,6 +57,9 @@ func (db *Dashboard) showTokens(w http.ResponseWriter, r *http.Request, c *reqCt
 }
 
 func (db *Dashboard) createToken(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
+	if err := platform.Authorize(c.p.Role, platform.ActAdminTokenManage); err != nil {
+		return err
+	}
 	if err := db.nonces.consume(c.sess, "token", r.PostForm.Get("nonce")); err != nil {
 		return err
 	}

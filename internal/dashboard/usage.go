@@ -62,13 +62,13 @@ func parseUsageFilter(q url.Values, now time.Time) (*usageFilter, error) {
 	if f.Granularity == billing.Hour {
 		unit = time.Hour
 	}
-	// A range ends now and starts on a bucket boundary, so its first
-	// bucket is whole and its last one is the current one.
-	f.To = now
+	// A range ends with the current bucket (requests of this very minute
+	// included) and starts on a bucket boundary: every bucket is whole.
+	f.To = now.Truncate(unit).Add(unit)
 	span := map[string]time.Duration{"24h": 24 * time.Hour, "7d": 7 * 24 * time.Hour, "30d": 30 * 24 * time.Hour}[f.Range]
 	switch {
 	case span > 0:
-		f.From = now.Truncate(unit).Add(unit - span)
+		f.From = f.To.Add(-span)
 	case f.Range == "custom":
 		f.FromDate, f.ToDate = q.Get("from"), q.Get("to")
 		from, err := time.Parse("2006-01-02", f.FromDate)
