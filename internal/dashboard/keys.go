@@ -96,7 +96,7 @@ func (db *Dashboard) createKey(w http.ResponseWriter, r *http.Request, c *reqCtx
 		k, secret, err = db.d.Gov.CreateKey(r.Context(), c.p, groupID, name, expires)
 		if err == nil {
 			db.showSecret(w, r, c, &secretView{What: "API key", Name: k.Name, Secret: secret, Hint: k.Hint,
-				Back: "/dashboard/groups/" + groupID, BackLabel: "Back to the group's keys", ExpiresAt: k.ExpiresAt})
+				Back: "/dashboard/groups/" + groupID, BackLabel: "back to the group's keys", ExpiresAt: k.ExpiresAt})
 			return nil
 		}
 	}
@@ -249,7 +249,7 @@ func (db *Dashboard) rotateKey(w http.ResponseWriter, r *http.Request, c *reqCtx
 		var rot *governance.Rotation
 		if rot, err = db.d.Gov.RotateKey(r.Context(), c.p, id, &grace); err == nil {
 			db.showSecret(w, r, c, &secretView{What: "API key", Name: rot.New.Name, Secret: rot.Secret, Hint: rot.New.Hint,
-				Back: "/dashboard/groups/" + rot.New.GroupID, BackLabel: "Back to the group's keys", ExpiresAt: rot.New.ExpiresAt,
+				Back: "/dashboard/groups/" + rot.New.GroupID, BackLabel: "back to the group's keys", ExpiresAt: rot.New.ExpiresAt,
 				OldHint: rot.Old.Hint, OldUntil: rot.Old.ExpiresAt})
 			return nil
 		}

@@ -115,7 +115,7 @@ func (db *Dashboard) invite(w http.ResponseWriter, r *http.Request, c *reqCtx) e
 	}
 	exp := inv.ExpiresAt
 	db.showSecret(w, r, c, &secretView{What: "Invitation link", Name: inv.Email, Secret: link, Link: true,
-		Back: "/dashboard/members", BackLabel: "Back to members", ExpiresAt: &exp,
+		Back: "/dashboard/members", BackLabel: "back to members", ExpiresAt: &exp,
 		SecretID: "invite-link", CopyID: "copy-invite-link"})
 	return nil
 }

@@ -74,7 +74,7 @@ func (db *Dashboard) createToken(w http.ResponseWriter, r *http.Request, c *reqC
 		return db.showTokens(w, r, c, statusOf(err), failed(r, err, map[string]string{"expires_at": "expires_in_days"}))
 	}
 	db.showSecret(w, r, c, &secretView{What: "Admin token", Name: t.Name, Secret: secret, Hint: t.Hint,
-		Back: "/dashboard/admin-tokens", BackLabel: "Back to admin tokens", ExpiresAt: t.ExpiresAt,
+		Back: "/dashboard/admin-tokens", BackLabel: "back to admin tokens", ExpiresAt: t.ExpiresAt,
 		SecretID: "new-token-secret", CopyID: "copy-token"})
 	return nil
 }
