@@ -75,6 +75,8 @@ type Page struct {
 	Body         []byte
 	Fetched      time.Time
 	LastModified *time.Time
+	// Partial is set when a Prefix fetch stopped before the end of the body.
+	Partial bool
 }
 
 // Fetcher fetches pages. It is safe for concurrent use.
@@ -163,6 +165,7 @@ type callKey struct{}
 type call struct {
 	sameHost   string // non-empty: redirects must stay on this host
 	skipRobots bool   // robots.txt requests themselves
+	prefix     int64  // > 0: read only the first prefix bytes of the body
 }
 
 // A CallOption adjusts one Fetch.
@@ -172,6 +175,14 @@ type CallOption func(*call)
 // host of the requested URL. The crawler uses it so that it never leaves a site.
 func SameHost() CallOption {
 	return func(c *call) { c.sameHost = "*" }
+}
+
+// Prefix makes Fetch read only the first n bytes of the body (asking for
+// no more with a Range header) and return them, with Page.Partial set when
+// the body went on, instead of failing a larger body with ErrTooLarge. It
+// is for reading a file's header, such as an image's dimensions.
+func Prefix(n int64) CallOption {
+	return func(c *call) { c.prefix = n }
 }
 
 // Fetch retrieves rawURL. It returns a *Page for 2xx responses of an allowed
@@ -208,6 +219,13 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string, opts ...CallOption) 
 	}
 	req.Header.Set("User-Agent", f.opts.UserAgent)
 	req.Header.Set("Accept", f.acceptHeader())
+	limit := f.opts.MaxBytes
+	if c.prefix > 0 {
+		limit = min(limit, c.prefix)
+		// A server that ignores Range sends the whole body, of which only
+		// limit bytes are read before the connection is dropped.
+		req.Header.Set("Range", fmt.Sprintf("bytes=0-%d", limit-1))
+	}
 	resp, err := f.client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: %w", u, err)
@@ -218,15 +236,23 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string, opts ...CallOption) 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, &StatusError{URL: final, Code: resp.StatusCode}
 	}
-	if resp.ContentLength > f.opts.MaxBytes {
+	if c.prefix <= 0 && resp.ContentLength > f.opts.MaxBytes {
 		return nil, fmt.Errorf("fetch %s: %w: Content-Length %d exceeds %d bytes", final, ErrTooLarge, resp.ContentLength, f.opts.MaxBytes)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, f.opts.MaxBytes+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: read body: %w", final, err)
 	}
-	if int64(len(body)) > f.opts.MaxBytes {
-		return nil, fmt.Errorf("fetch %s: %w: body exceeds %d bytes", final, ErrTooLarge, f.opts.MaxBytes)
+	partial := false
+	if int64(len(body)) > limit {
+		if c.prefix <= 0 {
+			return nil, fmt.Errorf("fetch %s: %w: body exceeds %d bytes", final, ErrTooLarge, f.opts.MaxBytes)
+		}
+		body, partial = body[:limit], true
+	}
+	if c.prefix > 0 && resp.StatusCode == http.StatusPartialContent && int64(len(body)) == limit {
+		// The server sent the range asked for; the file may go on.
+		partial = true
 	}
 	mediaType, charset := parseContentType(resp.Header.Get("Content-Type"), body)
 	if !f.allowed[mediaType] {
@@ -239,6 +265,7 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string, opts ...CallOption) 
 		Charset:     charset,
 		Body:        body,
 		Fetched:     time.Now(),
+		Partial:     partial,
 	}
 	if lm, err := http.ParseTime(resp.Header.Get("Last-Modified")); err == nil {
 		p.LastModified = &lm

@@ -55,7 +55,17 @@ func (b *Brave) Search(ctx context.Context, q search.Query) ([]search.Result, er
 	}
 	// Plain descriptions: the default wraps matches in <strong>.
 	v.Set("text_decorations", "false")
-	req, err := http.NewRequest(http.MethodGet, b.cfg.baseURL+"/res/v1/web/search?"+v.Encode(), nil)
+	body, err := b.get(ctx, "/res/v1/web/search", v)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBrave(body)
+}
+
+// get sends GET path?v with the subscription token and returns the body of
+// a 200 answer.
+func (b *Brave) get(ctx context.Context, path string, v url.Values) ([]byte, error) {
+	req, err := http.NewRequest(http.MethodGet, b.cfg.baseURL+path+"?"+v.Encode(), nil)
 	if err != nil {
 		return nil, &Error{Provider: b.Name(), Kind: ErrBadRequest, Cause: err, Hint: "check the Brave base URL"}
 	}
@@ -69,7 +79,7 @@ func (b *Brave) Search(ctx context.Context, q search.Query) ([]search.Result, er
 	if status != http.StatusOK {
 		return nil, b.error(status, h, body)
 	}
-	return ParseBrave(body)
+	return body, nil
 }
 
 // braveFreshness maps the published bounds: a lower bound alone becomes

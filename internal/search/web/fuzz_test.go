@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"errors"
+	"net/url"
 	"testing"
 
 	"github.com/tollgate-dev/tollgate/internal/search"
@@ -37,4 +38,38 @@ func fuzzParser(f *testing.F, provider string, parse func([]byte) ([]search.Resu
 			}
 		}
 	})
+}
+
+func FuzzParseSearXNGImages(f *testing.F) { fuzzImageParser(f, "searxng", web.ParseSearXNGImages) }
+func FuzzParseBraveImages(f *testing.F)   { fuzzImageParser(f, "brave", web.ParseBraveImages) }
+func FuzzParseTavilyImages(f *testing.F)  { fuzzImageParser(f, "tavily", web.ParseTavilyImages) }
+
+// fuzzImageParser: an image parser returns images with absolute http(s)
+// image and origin URLs, and a size that is either whole or absent.
+func fuzzImageParser(f *testing.F, provider string, parse func([]byte) ([]search.Image, error)) {
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		imgs, err := parse(body)
+		if err != nil {
+			var we *web.Error
+			if !errors.As(err, &we) || we.Provider != provider {
+				t.Fatalf("error %v is not a *web.Error from %s", err, provider)
+			}
+			return
+		}
+		for _, im := range imgs {
+			if !httpURL(im.URL) || !httpURL(im.OriginURL) || im.Source != provider {
+				t.Fatalf("image %+v has a bad URL or the wrong source", im)
+			}
+			if (im.Width > 0) != (im.Height > 0) || im.Width < 0 || im.Height < 0 {
+				t.Fatalf("image %+v has half a size", im)
+			}
+		}
+	})
+}
+
+func httpURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }

@@ -55,6 +55,22 @@ func (s *SearXNG) Search(ctx context.Context, q search.Query) ([]search.Result, 
 	if r := span(q.Filters.PublishedAfter, q.Filters.PublishedBefore, s.cfg.now()); r != "" {
 		v.Set("time_range", r)
 	}
+	body, err := s.get(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := ParseSearXNG(body)
+	if err != nil {
+		return nil, err
+	}
+	if q.Max > 0 && len(rs) > q.Max {
+		rs = rs[:q.Max]
+	}
+	return rs, nil
+}
+
+// get sends GET /search with v and returns the body of a 200 answer.
+func (s *SearXNG) get(ctx context.Context, v url.Values) ([]byte, error) {
 	req, err := http.NewRequest(http.MethodGet, s.cfg.baseURL+"/search?"+v.Encode(), nil)
 	if err != nil {
 		return nil, &Error{Provider: s.Name(), Kind: ErrBadRequest, Cause: err, Hint: "check the SearXNG base URL"}
@@ -67,14 +83,7 @@ func (s *SearXNG) Search(ctx context.Context, q search.Query) ([]search.Result, 
 	if status != http.StatusOK {
 		return nil, s.error(status, h, body)
 	}
-	rs, err := ParseSearXNG(body)
-	if err != nil {
-		return nil, err
-	}
-	if q.Max > 0 && len(rs) > q.Max {
-		rs = rs[:q.Max]
-	}
-	return rs, nil
+	return body, nil
 }
 
 func (s *SearXNG) error(status int, h http.Header, body []byte) error {
@@ -129,13 +138,19 @@ func ParseSearXNG(body []byte) ([]search.Result, error) {
 		out = append(out, res)
 	}
 	if len(out) == 0 && len(r.UnresponsiveEngines) > 0 {
-		var engines []string
-		for _, e := range r.UnresponsiveEngines {
-			engines = append(engines, strings.Join(e, ": "))
-		}
-		return nil, &Error{Provider: "searxng", Kind: ErrUnavailable,
-			Message: fmt.Sprintf("no results; unresponsive engines: %s", clip(strings.Join(engines, "; "))),
-			Hint:    "check the engines in the instance's settings.yml"}
+		return nil, searxngUnresponsive(r.UnresponsiveEngines)
 	}
 	return out, nil
+}
+
+// searxngUnresponsive is the error of a page that is empty because every
+// engine failed.
+func searxngUnresponsive(unresponsive [][]string) error {
+	var engines []string
+	for _, e := range unresponsive {
+		engines = append(engines, strings.Join(e, ": "))
+	}
+	return &Error{Provider: "searxng", Kind: ErrUnavailable,
+		Message: fmt.Sprintf("no results; unresponsive engines: %s", clip(strings.Join(engines, "; "))),
+		Hint:    "check the engines in the instance's settings.yml"}
 }

@@ -44,6 +44,10 @@ type tavilyRequest struct {
 	StartDate      string   `json:"start_date,omitempty"`
 	EndDate        string   `json:"end_date,omitempty"`
 	Country        string   `json:"country,omitempty"`
+	// IncludeImages adds the query's images to the answer, as URLs, or as
+	// {url, description} with IncludeImageDescriptions.
+	IncludeImages            bool `json:"include_images,omitempty"`
+	IncludeImageDescriptions bool `json:"include_image_descriptions,omitempty"`
 }
 
 // Search runs q. Tavily takes domain lists, a topic, a relative time range
@@ -79,6 +83,15 @@ func (t *Tavily) Search(ctx context.Context, q search.Query) ([]search.Result, e
 	if body.Topic == "general" {
 		body.Country = tavilyCountries[strings.ToUpper(q.Country)]
 	}
+	resp, err := t.post(ctx, body)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTavily(resp)
+}
+
+// post sends body to POST /search and returns the body of a 200 answer.
+func (t *Tavily) post(ctx context.Context, body tavilyRequest) ([]byte, error) {
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, &Error{Provider: t.Name(), Kind: ErrBadRequest, Cause: err}
@@ -97,7 +110,7 @@ func (t *Tavily) Search(ctx context.Context, q search.Query) ([]search.Result, e
 	if status != http.StatusOK {
 		return nil, t.error(status, h, resp)
 	}
-	return ParseTavily(resp)
+	return resp, nil
 }
 
 func (t *Tavily) error(status int, h http.Header, body []byte) error {

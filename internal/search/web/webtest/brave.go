@@ -12,7 +12,8 @@ import (
 	"time"
 )
 
-// Brave is a fake Brave Web Search API: GET /res/v1/web/search with an
+// Brave is a fake Brave Search API: web search (GET /res/v1/web/search)
+// and image search (GET /res/v1/images/search), with an
 // X-Subscription-Token. A wrong or missing token gets Brave's 422
 // SUBSCRIPTION_TOKEN_INVALID; bad parameters a 422 validation error; the
 // rate limit a 429 RATE_LIMITED with the X-RateLimit-* headers (which
@@ -38,7 +39,8 @@ var braveFreshness = regexp.MustCompile(`^(pd|pw|pm|py|\d{4}-\d{2}-\d{2}to\d{4}-
 const braveMonthQuota = 15000
 
 func (f *Brave) serve(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/res/v1/web/search" {
+	images := r.URL.Path == "/res/v1/images/search"
+	if r.URL.Path != "/res/v1/web/search" && !images {
 		f.fail(w, r, http.StatusNotFound, "NOT_FOUND", "Resource not found.", "routing")
 		return
 	}
@@ -68,6 +70,10 @@ func (f *Brave) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := r.URL.Query()
+	if images {
+		f.serveImages(w, r, p, a.images)
+		return
+	}
 	q := p.Get("q")
 	count := 20
 	var bad string
@@ -133,6 +139,62 @@ func (f *Brave) serve(w http.ResponseWriter, r *http.Request) {
 		"mixed": map[string]any{"type": "mixed", "main": []any{map[string]any{"type": "web", "index": 0, "all": true}},
 			"top": []any{}, "side": []any{}},
 		"web": map[string]any{"type": "search", "family_friendly": true, "results": results},
+	})
+}
+
+// serveImages answers an image search: count 1–200 (default 50),
+// safesearch off or strict (the default; images have no moderate), and
+// the ImageSearchApiResponse, with null width and height for images whose
+// size the fake was not given.
+func (f *Brave) serveImages(w http.ResponseWriter, r *http.Request, p url.Values, images []Image) {
+	q := p.Get("q")
+	count := 50
+	var bad string
+	switch {
+	case strings.TrimSpace(q) == "" || len(q) > 400 || len(strings.Fields(q)) > 50:
+		bad = "q"
+	case p.Has("count"):
+		n, err := strconv.Atoi(p.Get("count"))
+		if err != nil || n < 1 || n > 200 {
+			bad = "count"
+		}
+		count = n
+	}
+	if s := p.Get("safesearch"); bad == "" && s != "" && s != "off" && s != "strict" {
+		bad = "safesearch"
+	}
+	if bad != "" {
+		f.fail(w, r, http.StatusUnprocessableEntity, "VALIDATION",
+			fmt.Sprintf("Unable to validate request parameter(s): %s", bad), "validation")
+		return
+	}
+	if len(images) > count {
+		images = images[:count]
+	}
+	results := make([]map[string]any, 0, len(images))
+	for i, im := range images {
+		host := hostOf(im.PageURL)
+		var width, height any
+		if im.Width > 0 && im.Height > 0 {
+			width, height = im.Width, im.Height
+		}
+		results = append(results, map[string]any{
+			"type": "image_result", "title": im.Title, "url": im.PageURL, "source": host,
+			"page_fetched": "2025-09-15T10:30:00Z",
+			"thumbnail": map[string]any{"src": fmt.Sprintf("https://imgs.search.brave.com/thumb/%d", i),
+				"width": 500, "height": 281},
+			"properties": map[string]any{"url": im.URL,
+				"placeholder": fmt.Sprintf("https://imgs.search.brave.com/placeholder/%d", i),
+				"width":       width, "height": height},
+			"meta_url":   map[string]any{"scheme": "https", "netloc": host, "hostname": host, "favicon": "", "path": ""},
+			"confidence": "high",
+		})
+	}
+	f.write(w, r, http.StatusOK, map[string]any{
+		"type":    "images",
+		"query":   map[string]any{"original": q, "altered": nil, "spellcheck_off": false, "show_strict_warning": false},
+		"results": results,
+		"extra":   map[string]any{"might_be_offensive": false},
 	})
 }
 

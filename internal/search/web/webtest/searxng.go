@@ -12,6 +12,8 @@ import (
 // SearXNG is a fake SearXNG instance: GET or POST /search (and / , which
 // redirects there with 308 when a format is given). Like a default
 // install, it serves HTML unless format=json is asked for and enabled.
+// categories=images answers with the images (SetImages) as its image
+// engines report them.
 type SearXNG struct {
 	server
 	jsonDisabled bool
@@ -110,8 +112,30 @@ func (f *SearXNG) serve(w http.ResponseWriter, r *http.Request) {
 	if c := params.Get("categories"); c != "" {
 		category = strings.Split(c, ",")[0]
 	}
-	results := make([]map[string]any, 0, len(a.docs))
-	for i, d := range a.docs {
+	var results []map[string]any
+	if category == "images" {
+		results = searxngImages(a.images)
+	} else {
+		results = searxngResults(a.docs, category)
+	}
+	engines := make([][]string, 0, len(unresponsive))
+	for _, e := range unresponsive {
+		engines = append(engines, []string{e[0], e[1]})
+	}
+	resp := map[string]any{
+		"query": q, "results": results, "answers": []any{}, "corrections": []string{},
+		"infoboxes": []any{}, "suggestions": []string{}, "unresponsive_engines": engines,
+	}
+	if legacy {
+		resp["number_of_results"] = 0
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// searxngResults renders documents as MainResult.as_dict() does.
+func searxngResults(docs []Doc, category string) []map[string]any {
+	results := make([]map[string]any, 0, len(docs))
+	for i, d := range docs {
 		u, _ := url.Parse(d.URL)
 		parsed := []string{"", "", "", "", "", ""}
 		if u != nil {
@@ -134,18 +158,37 @@ func (f *SearXNG) serve(w http.ResponseWriter, r *http.Request) {
 			"metadata": "", "priority": "", "open_group": false, "close_group": false,
 		})
 	}
-	engines := make([][]string, 0, len(unresponsive))
-	for _, e := range unresponsive {
-		engines = append(engines, []string{e[0], e[1]})
+	return results
+}
+
+// searxngImages renders images as searx.result_types.Image does (the
+// images.html template): img_src is the file, url the page, resolution
+// "W x H" or empty, img_format as the engine reported it.
+func searxngImages(images []Image) []map[string]any {
+	results := make([]map[string]any, 0, len(images))
+	for i, im := range images {
+		resolution := ""
+		if im.Width > 0 && im.Height > 0 {
+			resolution = fmt.Sprintf("%d x %d", im.Width, im.Height)
+		}
+		u, _ := url.Parse(im.PageURL)
+		parsed := []string{"", "", "", "", "", ""}
+		source := ""
+		if u != nil {
+			parsed = []string{u.Scheme, u.Host, u.Path, "", u.RawQuery, u.Fragment}
+			source = u.Host
+		}
+		results = append(results, map[string]any{
+			"url": im.PageURL, "title": im.Title, "content": "", "img_src": im.URL,
+			"thumbnail_src": "https://tse.mm.bing.example/th?id=" + fmt.Sprint(i), "resolution": resolution,
+			"img_format": im.Format, "source": source, "filesize": "", "formats": []any{},
+			"engine": "bing images", "engines": []string{"bing images"}, "positions": []int{i + 1},
+			"score": 1 / float64(i+1), "parsed_url": parsed, "template": "images.html", "category": "images",
+			"publishedDate": nil, "thumbnail": "", "iframe_src": "", "audio_src": "", "priority": "",
+			"open_group": false, "close_group": false,
+		})
 	}
-	resp := map[string]any{
-		"query": q, "results": results, "answers": []any{}, "corrections": []string{},
-		"infoboxes": []any{}, "suggestions": []string{}, "unresponsive_engines": engines,
-	}
-	if legacy {
-		resp["number_of_results"] = 0
-	}
-	writeJSON(w, http.StatusOK, resp)
+	return results
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

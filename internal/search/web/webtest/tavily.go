@@ -14,7 +14,9 @@ import (
 // api_key in the body). Errors are {"detail":{"error":"…"}} with Tavily's
 // statuses: 400 bad request, 401 bad key, 429 rate limited (with
 // Retry-After), 432 plan limit, 433 pay-as-you-go limit. It honours
-// max_results, include_domains and exclude_domains.
+// max_results, include_domains and exclude_domains, and include_images
+// (with include_image_descriptions) adds the images, which Tavily reports
+// without their page or size.
 type Tavily struct {
 	server
 	key  string
@@ -66,6 +68,10 @@ type tavilyBody struct {
 	IncludeDomains []string `json:"include_domains"`
 	ExcludeDomains []string `json:"exclude_domains"`
 	Country        string   `json:"country"`
+	// IncludeImages and IncludeImageDescriptions ask for the query's
+	// images, as URLs or as {url, description}.
+	IncludeImages            bool `json:"include_images"`
+	IncludeImageDescriptions bool `json:"include_image_descriptions"`
 }
 
 func (f *Tavily) serve(w http.ResponseWriter, r *http.Request) {
@@ -150,8 +156,18 @@ func (f *Tavily) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		results = append(results, res)
 	}
+	imgs := []any{}
+	if b.IncludeImages {
+		for _, im := range a.images {
+			if b.IncludeImageDescriptions {
+				imgs = append(imgs, map[string]any{"url": im.URL, "description": im.Title})
+			} else {
+				imgs = append(imgs, im.URL)
+			}
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"query": *b.Query, "follow_up_questions": nil, "answer": nil, "images": []any{},
+		"query": *b.Query, "follow_up_questions": nil, "answer": nil, "images": imgs,
 		"results": results, "response_time": 0.42, "request_id": "123e4567-e89b-12d3-a456-426614174111",
 	})
 }

@@ -1,9 +1,9 @@
 // Package webtest runs loopback fakes of the web search APIs Tollgate
-// adapts: SearXNG's JSON API, Brave Web Search and Tavily. Each speaks its
-// API's wire format as documented (request shape, response JSON, error
-// bodies and statuses, rate-limit headers), serves a scripted list of
-// documents, and records what it received so tests can check the
-// parameters an adapter actually sent.
+// adapts: SearXNG's JSON API, Brave Web Search and Image Search, and
+// Tavily. Each speaks its API's wire format as documented (request shape,
+// response JSON, error bodies and statuses, rate-limit headers), serves a
+// scripted list of documents and images, and records what it received so
+// tests can check the parameters an adapter actually sent.
 package webtest
 
 import (
@@ -27,6 +27,18 @@ type Doc struct {
 	Score     float64
 }
 
+// Image is one image a fake returns from an image search, rendered in each
+// API's own shape.
+type Image struct {
+	URL     string // the image file
+	PageURL string // the page it appears on (Tavily does not report it)
+	Title   string // SearXNG's and Brave's title, Tavily's description
+	// Width and Height are the size the API reports; 0 renders as the
+	// API's "unknown" (SearXNG: empty resolution; Brave: null).
+	Width, Height int
+	Format        string // SearXNG's img_format, e.g. "jpeg"
+}
+
 // Request is what a fake received.
 type Request struct {
 	Method string
@@ -43,6 +55,7 @@ type server struct {
 
 	mu        sync.Mutex
 	docs      []Doc
+	images    []Image
 	reqs      []Request
 	delay     time.Duration
 	limitOn   bool
@@ -66,6 +79,13 @@ func (s *server) SetDocs(docs ...Doc) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.docs = append([]Doc(nil), docs...)
+}
+
+// SetImages replaces the images served by image searches.
+func (s *server) SetImages(images ...Image) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.images = append([]Image(nil), images...)
 }
 
 // SetDelay makes every answer wait d (or until the client gives up).
@@ -93,6 +113,7 @@ func (s *server) Requests() []Request {
 // admission is what admit decided about one request.
 type admission struct {
 	docs      []Doc
+	images    []Image
 	body      []byte
 	limited   bool
 	remaining int // requests left in the window, or -1 without a limit
@@ -109,7 +130,7 @@ func (s *server) admit(r *http.Request) (admission, bool) {
 	s.reqs = append(s.reqs, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(),
 		Header: r.Header.Clone(), Body: body})
 	delay := s.delay
-	a := admission{docs: append([]Doc(nil), s.docs...), body: body, remaining: -1, retry: s.retryWait}
+	a := admission{docs: append([]Doc(nil), s.docs...), images: append([]Image(nil), s.images...), body: body, remaining: -1, retry: s.retryWait}
 	if s.limitOn {
 		if s.served >= s.limit {
 			a.limited = true
