@@ -1,10 +1,7 @@
 package dashboard
 
 import (
-	"bytes"
 	"crypto/rand"
-	"encoding/csv"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -312,47 +309,4 @@ func (db *Dashboard) removeCap(w http.ResponseWriter, r *http.Request, c *reqCtx
 		return err
 	}
 	return db.seeOther(w, r, "/dashboard/billing#caps", "cap-removed")
-}
-
-// statement downloads one month's statement as JSON or CSV.
-func (db *Dashboard) statement(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
-	month, err := time.Parse("2006-01", r.PathValue("month"))
-	if err != nil {
-		return platform.Errorf(platform.KindNotFound, "A statement is named by its month, such as 2026-05.")
-	}
-	format := r.URL.Query().Get("format")
-	if format != "csv" && format != "json" {
-		return platform.Invalid("format", "Download a statement as csv or json.")
-	}
-	s, err := db.d.Billing.Statement(r.Context(), c.p, "", month)
-	if err != nil {
-		return err
-	}
-	name := "tollgate-statement-" + month.Format("2006-01")
-	var body []byte
-	if format == "json" {
-		if body, err = json.MarshalIndent(s, "", "  "); err != nil {
-			return err
-		}
-		w.Header().Set("Content-Type", "application/json")
-	} else {
-		var b bytes.Buffer
-		cw := csv.NewWriter(&b)
-		_ = cw.Write([]string{"month", "group_id", "model", "requests", "prompt_tokens", "completion_tokens",
-			"reasoning_tokens", "citation_tokens", "search_queries", "cost_micros", "cost_usd"})
-		m := month.Format("2006-01")
-		for _, l := range s.Lines {
-			_ = cw.Write([]string{m, l.GroupID, l.Model, itoa(l.Requests), itoa(l.PromptTokens), itoa(l.CompletionTokens),
-				itoa(l.ReasoningTokens), itoa(l.CitationTokens), itoa(l.SearchQueries), itoa(int64(l.Cost)), money.Format(l.Cost)})
-		}
-		cw.Flush()
-		if err := cw.Error(); err != nil {
-			return err
-		}
-		body = b.Bytes()
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	}
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+"."+format+`"`)
-	_, _ = w.Write(body)
-	return nil
 }

@@ -1,9 +1,7 @@
 package dashboard
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"net/http"
 	"net/url"
 	"slices"
@@ -411,44 +409,3 @@ func (db *Dashboard) topUsage(ctx context.Context, c *reqCtx, q billing.UsageQue
 	}
 	return res, nil
 }
-
-// usageCSVHeader names the export's columns, as the management API's
-// GET /api/v1/usage?format=csv does.
-var usageCSVHeader = []string{"start", "group_id", "key_id", "model", "requests", "errors", "prompt_tokens",
-	"completion_tokens", "reasoning_tokens", "citation_tokens", "search_queries", "cost_micros", "cost_usd"}
-
-func (db *Dashboard) usageCSV(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
-	f, err := parseUsageFilter(r.URL.Query(), db.d.Now())
-	if err != nil {
-		return err
-	}
-	q := billing.UsageQuery{GroupID: f.GroupID, KeyID: f.KeyID, Model: f.Model, From: f.From, To: f.To,
-		Granularity: f.Granularity}
-	if f.By != "" {
-		q.By = []string{f.By}
-	}
-	rows, err := db.d.Billing.Usage(r.Context(), c.p, q)
-	if err != nil {
-		return err
-	}
-	var b bytes.Buffer
-	cw := csv.NewWriter(&b)
-	_ = cw.Write(usageCSVHeader)
-	for _, u := range rows {
-		_ = cw.Write([]string{u.Start.UTC().Format(time.RFC3339), u.GroupID, u.KeyID, u.Model, itoa(u.Requests),
-			itoa(u.Errors), itoa(u.PromptTokens), itoa(u.CompletionTokens), itoa(u.ReasoningTokens),
-			itoa(u.CitationTokens), itoa(u.SearchQueries), itoa(int64(u.Cost)), money.Format(u.Cost)})
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return err
-	}
-	name := "tollgate-usage-" + f.From.Format("20060102T1504Z") + "-" + f.To.Format("20060102T1504Z") + "-" +
-		string(f.Granularity) + ".csv"
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	_, _ = w.Write(b.Bytes())
-	return nil
-}
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

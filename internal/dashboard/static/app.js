@@ -44,14 +44,21 @@
     }
   });
 
-  // A secret shown once must not come back from the back/forward cache.
-  window.addEventListener("pagehide", function () {
+  // A secret shown once must not come back from the back/forward cache:
+  // when the page is left, it is removed from the document (the value and
+  // the attribute the server sent).
+  function forgetSecrets() {
     var secrets = document.querySelectorAll("input.secret");
-    for (var i = 0; i < secrets.length; i++) secrets[i].value = "";
-  });
-  window.addEventListener("pageshow", function (ev) {
-    if (ev.persisted && document.querySelector("input.secret")) window.location.reload();
-  });
+    for (var i = 0; i < secrets.length; i++) {
+      secrets[i].value = "";
+      secrets[i].removeAttribute("value");
+      secrets[i].setAttribute("placeholder", "Shown only once: no longer available");
+      secrets[i].disabled = true;
+    }
+    var buttons = document.querySelectorAll("[data-copy]");
+    for (var j = 0; j < buttons.length; j++) buttons[j].disabled = true;
+  }
+  window.addEventListener("pagehide", forgetSecrets);
 
   // Chart tooltips: the SVG carries a <title> per bar (a native tooltip
   // without JavaScript); this shows it at once, and for keyboard focus too.
