@@ -53,6 +53,9 @@ func requireBrowser(t *testing.T) {
 		t.Skip("browser tests start Chromium and the tollgate binary; skipped with -short")
 	}
 	if chromium != "" {
+		if fi, err := os.Stat(chromium); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+			t.Fatalf("TOLLGATE_CHROMIUM or PATH names %s, which is not an executable file", chromium)
+		}
 		return
 	}
 	msg := "Chromium not found: install Debian's chromium (apt-get install chromium) or set TOLLGATE_CHROMIUM to a Chromium or Chrome binary"
