@@ -188,7 +188,16 @@ func (db *Dashboard) tier(a *billing.Account) tierView {
 	for m := range db.d.TierRPM {
 		models = append(models, m)
 	}
-	slices.Sort(models)
+	// Named models first, then "*" (every other model).
+	slices.SortFunc(models, func(a, b string) int {
+		if (a == "*") != (b == "*") {
+			if a == "*" {
+				return 1
+			}
+			return -1
+		}
+		return strings.Compare(a, b)
+	})
 	for i := 0; i <= len(billing.TierThresholds); i++ {
 		row := tierRow{Tier: i, Current: i == a.Tier}
 		if i > 0 {

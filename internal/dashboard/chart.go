@@ -33,6 +33,9 @@ type chart struct {
 	Line    bool // lines instead of stacked bars
 	// Integer values (counts) never get fractional grid lines.
 	Integer bool
+	// Narrow charts (half the page wide) get a narrower drawing, so
+	// their labels are as large as the wide chart's.
+	Narrow bool
 	Format  func(float64) string
 }
 
@@ -50,7 +53,11 @@ const (
 func (c *chart) SVG() template.HTML {
 	var b strings.Builder
 	n := len(c.Buckets)
-	plotW, plotH := chartW-chartLeft-chartRight, chartH-chartTop-chartBottom
+	width := chartW
+	if c.Narrow {
+		width = chartW * 0.6
+	}
+	plotW, plotH := width-chartLeft-chartRight, chartH-chartTop-chartBottom
 	// The y axis covers the tallest stack (or point) rounded up to a
 	// readable number.
 	top := 0.0
@@ -71,7 +78,7 @@ func (c *chart) SVG() template.HTML {
 	}
 	y := func(v float64) float64 { return chartTop + plotH - v/ymax*plotH }
 	fmt.Fprintf(&b, `<svg class="chart" id="%s" data-testid="%s" viewBox="0 0 %g %g" role="img" aria-labelledby="%s-title">`,
-		c.ID, c.ID, chartW, chartH, c.ID)
+		c.ID, c.ID, width, chartH, c.ID)
 	fmt.Fprintf(&b, `<title id="%s-title">%s</title>`, c.ID, template.HTMLEscapeString(c.Title))
 	// Horizontal grid lines with their values.
 	for v := 0.0; v <= ymax+step/2; v += step {
@@ -80,7 +87,7 @@ func (c *chart) SVG() template.HTML {
 		if v == 0 {
 			cls = "axis"
 		}
-		fmt.Fprintf(&b, `<line class="%s" x1="%g" x2="%g" y1="%.1f" y2="%.1f"/>`, cls, chartLeft, chartW-chartRight, yy, yy)
+		fmt.Fprintf(&b, `<line class="%s" x1="%g" x2="%g" y1="%.1f" y2="%.1f"/>`, cls, chartLeft, width-chartRight, yy, yy)
 		fmt.Fprintf(&b, `<text x="%g" y="%.1f" text-anchor="end" dominant-baseline="middle">%s</text>`,
 			chartLeft-8, yy, template.HTMLEscapeString(c.Format(v)))
 	}
@@ -89,8 +96,12 @@ func (c *chart) SVG() template.HTML {
 		return template.HTML(b.String())
 	}
 	slot := plotW / float64(n)
-	// Bucket labels: about seven, evenly spread.
-	every := max(1, int(math.Ceil(float64(n)/7)))
+	// Bucket labels: about seven (four on a narrow chart), evenly spread.
+	labels := 7.0
+	if c.Narrow {
+		labels = 4
+	}
+	every := max(1, int(math.Ceil(float64(n)/labels)))
 	for i := 0; i < n; i += every {
 		x := chartLeft + slot*(float64(i)+0.5)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%g" text-anchor="middle">%s</text>`, x, chartH-8, bucketLabel(c.Buckets[i], c.Hourly, true))
