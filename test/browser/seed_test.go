@@ -199,6 +199,20 @@ func TestSeedFlow(t *testing.T) {
 		t.Error("the audit log page does not mention the key that was created and revoked")
 	}
 
+	// Signing out ends the session: the cookie goes, and the dashboard
+	// sends the browser back to sign in.
+	b.click("#sign-out")
+	if p := urlPath(t, b.location()); p != "/dashboard/sign-in" {
+		t.Fatalf("after signing out the browser is at %s", p)
+	}
+	if c := b.cookie("tollgate_session"); c != nil && c.Value != "" {
+		t.Error("the session cookie survived signing out")
+	}
+	b.navigate("/dashboard/settings/api")
+	if p := urlPath(t, b.location()); p != "/dashboard/sign-in" {
+		t.Fatalf("after signing out, Settings → API opens %s, want the sign-in page", p)
+	}
+
 	// Not in the server's log, nor in the audit log's JSON.
 	logs := s.logs()
 	for label, v := range b.forbidden {
