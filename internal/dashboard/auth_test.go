@@ -215,4 +215,17 @@ func TestMountedBehindAProxy(t *testing.T) {
 	contains(t, "links", p.body, `href="/tollgate/dashboard/usage"`, `href="/tollgate/dashboard/static/app.css?v=`,
 		`action="/tollgate/dashboard/sign-out"`)
 	lacks(t, "links", p.body, `href="/dashboard/`, `action="/dashboard/`)
+
+	// An invitation link is written as the browser reaches the proxy.
+	req, _ = http.NewRequest(http.MethodGet, h.url+"/tollgate/dashboard/members", nil)
+	req.AddCookie(&http.Cookie{Name: dashboard.CookieName, Value: secret})
+	b.do(req)
+	form := url.Values{"csrf_token": {b.csrf()}, "nonce": {b.field(nonceRE)}, "email": {"new@acme.test"}, "role": {"viewer"}}
+	req, _ = http.NewRequest(http.MethodPost, h.url+"/tollgate/dashboard/members/invite", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-Proto", "https")
+	req.Header.Set("X-Forwarded-Host", "console.acme.example")
+	req.AddCookie(&http.Cookie{Name: dashboard.CookieName, Value: secret})
+	p = b.do(req)
+	contains(t, "invitation", p.body, `value="https://console.acme.example/tollgate/dashboard/invite?token=tgi_`)
 }

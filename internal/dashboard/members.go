@@ -126,7 +126,11 @@ func (db *Dashboard) absolute(r *http.Request, p string) string {
 	if db.secureRequest(r) {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host + db.path(p)
+	host := r.Host
+	if fh := strings.TrimSpace(r.Header.Get("X-Forwarded-Host")); db.d.TrustProxy && fh != "" {
+		host, _, _ = strings.Cut(fh, ",")
+	}
+	return scheme + "://" + strings.TrimSpace(host) + db.path(p)
 }
 
 func (db *Dashboard) setRole(w http.ResponseWriter, r *http.Request, c *reqCtx) error {
