@@ -42,6 +42,12 @@ type Image struct {
 	Source string
 }
 
+// ImageSize is what can be learned from an image file's header.
+type ImageSize struct {
+	Width, Height int
+	Format        string // as Image.Format
+}
+
 // ImageSearcher is implemented by the providers that can search for images
 // (SearXNG, Brave, Tavily) and by the fan-out over them. The local index
 // has no images.

@@ -23,6 +23,7 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/tollgate-dev/tollgate/internal/fetch"
+	"github.com/tollgate-dev/tollgate/internal/search"
 )
 
 // Defaults of Options.
@@ -62,13 +63,6 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Info is what a probe learned.
-type Info struct {
-	Width, Height int
-	// Format is "png", "jpg" or "gif".
-	Format string
-}
-
 // Prober fetches the head of image files and reads their size. It is safe
 // for concurrent use; the fetcher bounds concurrency per host and overall.
 type Prober struct {
@@ -79,7 +73,7 @@ type Prober struct {
 }
 
 type outcome struct {
-	info    Info
+	info    search.ImageSize
 	err     error
 	expires time.Time
 }
@@ -109,14 +103,14 @@ func New(o Options) *Prober {
 }
 
 // Size fetches the head of the image at rawURL and returns its width,
-// height and format, or an error (ErrUndecodable, or the fetch's).
-func (p *Prober) Size(ctx context.Context, rawURL string) (Info, error) {
+// height and format ("png", "jpg" or "gif"), or an error (ErrUndecodable, or the fetch's).
+func (p *Prober) Size(ctx context.Context, rawURL string) (search.ImageSize, error) {
 	if o, ok := p.cache.Get(rawURL); ok && p.now().Before(o.expires) {
 		return o.info, o.err
 	}
 	info, err := p.probe(ctx, rawURL)
 	if err != nil && ctx.Err() != nil {
-		return Info{}, err // the caller gave up; that says nothing of the image
+		return search.ImageSize{}, err // the caller gave up; that says nothing of the image
 	}
 	ttl := DefaultSuccessTTL
 	if err != nil {
@@ -126,21 +120,21 @@ func (p *Prober) Size(ctx context.Context, rawURL string) (Info, error) {
 	return info, err
 }
 
-func (p *Prober) probe(ctx context.Context, rawURL string) (Info, error) {
+func (p *Prober) probe(ctx context.Context, rawURL string) (search.ImageSize, error) {
 	page, err := p.f.Fetch(ctx, rawURL, fetch.Prefix(p.head))
 	if err != nil {
-		return Info{}, err
+		return search.ImageSize{}, err
 	}
 	info, err := Decode(page.Body)
 	if err != nil {
-		return Info{}, fmt.Errorf("image %s: %w", page.URL, err)
+		return search.ImageSize{}, fmt.Errorf("image %s: %w", page.URL, err)
 	}
 	return info, nil
 }
 
 // Decode reads the size and format from the first bytes of a PNG, JPEG or
 // GIF file; the rest of the file is not needed.
-func Decode(head []byte) (Info, error) {
+func Decode(head []byte) (search.ImageSize, error) {
 	// The magic numbers pick the decoder, so nothing depends on which
 	// formats happen to be registered with package image.
 	var (
@@ -155,14 +149,14 @@ func Decode(head []byte) (Info, error) {
 	case bytes.HasPrefix(head, []byte("GIF87a")), bytes.HasPrefix(head, []byte("GIF89a")):
 		decode, format = gif.DecodeConfig, "gif"
 	default:
-		return Info{}, fmt.Errorf("%w: not a PNG, JPEG or GIF file", ErrUndecodable)
+		return search.ImageSize{}, fmt.Errorf("%w: not a PNG, JPEG or GIF file", ErrUndecodable)
 	}
 	cfg, err := decode(bytes.NewReader(head))
 	if err != nil {
-		return Info{}, fmt.Errorf("%w: %w", ErrUndecodable, err)
+		return search.ImageSize{}, fmt.Errorf("%w: %w", ErrUndecodable, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return Info{}, fmt.Errorf("%w: %d×%d pixels", ErrUndecodable, cfg.Width, cfg.Height)
+		return search.ImageSize{}, fmt.Errorf("%w: %d×%d pixels", ErrUndecodable, cfg.Width, cfg.Height)
 	}
-	return Info{Width: cfg.Width, Height: cfg.Height, Format: format}, nil
+	return search.ImageSize{Width: cfg.Width, Height: cfg.Height, Format: format}, nil
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/fetch"
+	"github.com/tollgate-dev/tollgate/internal/search"
 	"github.com/tollgate-dev/tollgate/internal/search/imagesize"
 )
 
@@ -120,28 +121,28 @@ func TestSize(t *testing.T) {
 	p := imagesize.New(imagesize.Options{Fetch: fetch.Options{AllowPrivate: true}})
 	tests := []struct {
 		path    string
-		want    imagesize.Info
+		want    search.ImageSize
 		wantErr error
 	}{
-		{"/big.png", imagesize.Info{Width: 400, Height: 300, Format: "png"}, nil},
-		{"/whole.png", imagesize.Info{Width: 400, Height: 300, Format: "png"}, nil},
-		{"/photo.jpg", imagesize.Info{Width: 800, Height: 450, Format: "jpg"}, nil},
-		{"/anim.gif", imagesize.Info{Width: 320, Height: 200, Format: "gif"}, nil},
-		{"/octet", imagesize.Info{Width: 12, Height: 34, Format: "png"}, nil},
-		{"/fake.webp", imagesize.Info{}, fetch.ErrContentType},
-		{"/mislabel.png", imagesize.Info{}, imagesize.ErrUndecodable},
-		{"/page", imagesize.Info{}, fetch.ErrContentType},
-		{"/missing.png", imagesize.Info{}, nil}, // a *fetch.StatusError
+		{"/big.png", search.ImageSize{Width: 400, Height: 300, Format: "png"}, nil},
+		{"/whole.png", search.ImageSize{Width: 400, Height: 300, Format: "png"}, nil},
+		{"/photo.jpg", search.ImageSize{Width: 800, Height: 450, Format: "jpg"}, nil},
+		{"/anim.gif", search.ImageSize{Width: 320, Height: 200, Format: "gif"}, nil},
+		{"/octet", search.ImageSize{Width: 12, Height: 34, Format: "png"}, nil},
+		{"/fake.webp", search.ImageSize{}, fetch.ErrContentType},
+		{"/mislabel.png", search.ImageSize{}, imagesize.ErrUndecodable},
+		{"/page", search.ImageSize{}, fetch.ErrContentType},
+		{"/missing.png", search.ImageSize{}, nil}, // a *fetch.StatusError
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
 			got, err := p.Size(context.Background(), f.srv.URL+tt.path)
 			switch {
-			case tt.want == (imagesize.Info{}) && err == nil:
+			case tt.want == (search.ImageSize{}) && err == nil:
 				t.Fatalf("got %+v, want an error", got)
 			case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
-			case tt.want != (imagesize.Info{}) && err != nil:
+			case tt.want != (search.ImageSize{}) && err != nil:
 				t.Fatal(err)
 			}
 			if got != tt.want {
@@ -209,20 +210,20 @@ func TestDecode(t *testing.T) {
 	tests := []struct {
 		name string
 		head []byte
-		want imagesize.Info
+		want search.ImageSize
 	}{
-		{"png", encodePNG(t, noisy(3, 5)), imagesize.Info{Width: 3, Height: 5, Format: "png"}},
-		{"jpeg", encodeJPEG(t, noisy(17, 9)), imagesize.Info{Width: 17, Height: 9, Format: "jpg"}},
-		{"gif", encodeGIF(t, 8, 2), imagesize.Info{Width: 8, Height: 2, Format: "gif"}},
-		{"png header only", encodePNG(t, noisy(100, 200))[:40], imagesize.Info{Width: 100, Height: 200, Format: "png"}},
-		{"truncated before the jpeg frame", encodeJPEG(t, noisy(4, 4))[:20], imagesize.Info{}},
-		{"empty", nil, imagesize.Info{}},
-		{"svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>`), imagesize.Info{}},
+		{"png", encodePNG(t, noisy(3, 5)), search.ImageSize{Width: 3, Height: 5, Format: "png"}},
+		{"jpeg", encodeJPEG(t, noisy(17, 9)), search.ImageSize{Width: 17, Height: 9, Format: "jpg"}},
+		{"gif", encodeGIF(t, 8, 2), search.ImageSize{Width: 8, Height: 2, Format: "gif"}},
+		{"png header only", encodePNG(t, noisy(100, 200))[:40], search.ImageSize{Width: 100, Height: 200, Format: "png"}},
+		{"truncated before the jpeg frame", encodeJPEG(t, noisy(4, 4))[:20], search.ImageSize{}},
+		{"empty", nil, search.ImageSize{}},
+		{"svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>`), search.ImageSize{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := imagesize.Decode(tt.head)
-			if tt.want == (imagesize.Info{}) {
+			if tt.want == (search.ImageSize{}) {
 				if !errors.Is(err, imagesize.ErrUndecodable) {
 					t.Fatalf("got %+v, %v; want ErrUndecodable", got, err)
 				}

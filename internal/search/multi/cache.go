@@ -11,9 +11,9 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/search"
 )
 
-// cache is a size-bounded LRU of merged results with a time to live. A nil
-// *cache caches nothing.
-type cache struct {
+// cache is a size-bounded LRU of merged results (or images) with a time to
+// live. A nil *cache caches nothing.
+type cache[T any] struct {
 	ttl  time.Duration
 	size int
 	now  func() time.Time
@@ -24,27 +24,27 @@ type cache struct {
 	hits, misses int64
 }
 
-type cacheEntry struct {
+type cacheEntry[T any] struct {
 	key     string
-	results []search.Result
+	results []T
 	expires time.Time
 }
 
-func newCache(size int, ttl time.Duration, now func() time.Time) *cache {
-	return &cache{ttl: ttl, size: size, now: now, ll: list.New(), items: map[string]*list.Element{}}
+func newCache[T any](size int, ttl time.Duration, now func() time.Time) *cache[T] {
+	return &cache[T]{ttl: ttl, size: size, now: now, ll: list.New(), items: map[string]*list.Element{}}
 }
 
-func (c *cache) get(key string) ([]search.Result, bool) {
+func (c *cache[T]) get(key string) ([]T, bool) {
 	if c == nil {
 		return nil, false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.items[key]
-	if ok && c.now().Before(el.Value.(*cacheEntry).expires) {
+	if ok && c.now().Before(el.Value.(*cacheEntry[T]).expires) {
 		c.ll.MoveToFront(el)
 		c.hits++
-		return slices.Clone(el.Value.(*cacheEntry).results), true
+		return slices.Clone(el.Value.(*cacheEntry[T]).results), true
 	}
 	if ok {
 		c.ll.Remove(el)
@@ -54,13 +54,13 @@ func (c *cache) get(key string) ([]search.Result, bool) {
 	return nil, false
 }
 
-func (c *cache) put(key string, rs []search.Result) {
+func (c *cache[T]) put(key string, rs []T) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e := &cacheEntry{key: key, results: slices.Clone(rs), expires: c.now().Add(c.ttl)}
+	e := &cacheEntry[T]{key: key, results: slices.Clone(rs), expires: c.now().Add(c.ttl)}
 	if el, ok := c.items[key]; ok {
 		el.Value = e
 		c.ll.MoveToFront(el)
@@ -70,11 +70,14 @@ func (c *cache) put(key string, rs []search.Result) {
 	for c.ll.Len() > c.size {
 		old := c.ll.Back()
 		c.ll.Remove(old)
-		delete(c.items, old.Value.(*cacheEntry).key)
+		delete(c.items, old.Value.(*cacheEntry[T]).key)
 	}
 }
 
-func (c *cache) stats() Stats {
+func (c *cache[T]) stats() Stats {
+	if c == nil {
+		return Stats{}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return Stats{Hits: c.hits, Misses: c.misses, Entries: c.ll.Len()}
@@ -107,5 +110,20 @@ func cacheKey(q search.Query) string {
 		minute(f.PublishedAfter), minute(f.PublishedBefore),
 		minute(f.UpdatedAfter), minute(f.UpdatedBefore),
 		strings.ToLower(f.Mode), norm(f.Languages),
+	}, "\x00")
+}
+
+// imageCacheKey identifies what the providers were asked for images: the
+// text, country and languages. The filters and the count are applied to
+// the cached images, so they are not part of it.
+func imageCacheKey(q search.ImageQuery) string {
+	langs := make([]string, len(q.Languages))
+	for i, l := range q.Languages {
+		langs[i] = strings.ToLower(strings.TrimSpace(l))
+	}
+	slices.Sort(langs)
+	return strings.Join([]string{"images",
+		strings.ToLower(strings.Join(strings.Fields(q.Text), " ")),
+		strings.ToUpper(q.Country), strings.Join(langs, ","),
 	}, "\x00")
 }

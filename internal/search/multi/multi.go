@@ -1,16 +1,16 @@
 // Package multi searches several providers at once: it fans a query out in
 // parallel with a per-provider timeout, merges the answers by reciprocal
 // rank fusion, deduplicates them by canonical URL, applies the filters no
-// provider could (Apply), and caches the merged results for a while.
+// provider could (Apply), and caches the merged results for a while. It
+// does the same for image searches (Images), and learns the size of images
+// that came without one.
 package multi
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/search"
@@ -36,13 +36,18 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the cache's clock (default time.Now).
 	Now func() time.Time
+	// Sizer, if set, learns the size of images a provider returned without
+	// one (and the format, when a format filter needs it); without it such
+	// images are dropped.
+	Sizer Sizer
 }
 
 // Multi is a search.Provider over several providers.
 type Multi struct {
 	providers []search.Provider
 	opts      Options
-	cache     *cache
+	cache     *cache[search.Result]
+	images    *cache[search.Image]
 }
 
 var _ search.Provider = (*Multi)(nil)
@@ -60,7 +65,8 @@ func New(providers []search.Provider, opts Options) *Multi {
 	}
 	m := &Multi{providers: append([]search.Provider(nil), providers...), opts: opts}
 	if opts.CacheTTL > 0 {
-		m.cache = newCache(opts.CacheSize, opts.CacheTTL, opts.Now)
+		m.cache = newCache[search.Result](opts.CacheSize, opts.CacheTTL, opts.Now)
+		m.images = newCache[search.Image](opts.CacheSize, opts.CacheTTL, opts.Now)
 	}
 	return m
 }
@@ -74,13 +80,12 @@ type Stats struct {
 	Entries      int
 }
 
-// Stats returns the cache's counters (all zero without a cache).
-func (m *Multi) Stats() Stats {
-	if m.cache == nil {
-		return Stats{}
-	}
-	return m.cache.stats()
-}
+// Stats returns the counters of the results cache (all zero without a
+// cache); ImageStats those of the images cache.
+func (m *Multi) Stats() Stats { return m.cache.stats() }
+
+// ImageStats returns the counters of the images cache.
+func (m *Multi) ImageStats() Stats { return m.images.stats() }
 
 // Search asks every provider for q and returns the fused results, filtered
 // by q.Filters and cut to q.Max (0: all). It fails only when every
@@ -108,47 +113,17 @@ func (m *Multi) Search(ctx context.Context, q search.Query) ([]search.Result, er
 	return out, nil
 }
 
-// answer is one provider's outcome.
-type answer struct {
-	results []search.Result
-	err     error
-}
-
 // fanOut queries every provider in parallel and fuses what came back.
 func (m *Multi) fanOut(ctx context.Context, q search.Query) ([]search.Result, error) {
-	answers := make([]answer, len(m.providers))
-	var wg sync.WaitGroup
+	names := make([]string, len(m.providers))
 	for i, p := range m.providers {
-		wg.Go(func() {
-			pctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
-			defer cancel()
-			rs, err := p.Search(pctx, q)
-			if err != nil && ctx.Err() == nil && errors.Is(pctx.Err(), context.DeadlineExceeded) {
-				err = fmt.Errorf("%s: timed out after %s: %w", p.Name(), m.opts.Timeout, err)
-			}
-			answers[i] = answer{rs, err}
-		})
+		names[i] = p.Name()
 	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("multi: %w", err)
-	}
-
-	var lists [][]search.Result
-	var errs []error
-	for i, a := range answers {
-		if a.err != nil {
-			errs = append(errs, a.err)
-			if m.opts.Logger != nil {
-				m.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "search provider skipped",
-					slog.String("provider", m.providers[i].Name()), slog.String("error", a.err.Error()))
-			}
-			continue
-		}
-		lists = append(lists, a.results)
-	}
-	if len(lists) == 0 {
-		return nil, fmt.Errorf("multi: every search provider failed: %w", errors.Join(errs...))
+	lists, err := gather(ctx, m, names, func(ctx context.Context, i int) ([]search.Result, error) {
+		return m.providers[i].Search(ctx, q)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return Fuse(lists), nil
 }
