@@ -32,6 +32,8 @@ type browser struct {
 	// forbidden are strings no page may contain once set (a secret shown
 	// once), by a label that is safe to print.
 	forbidden map[string]string
+	// secrets are never printed: failure messages show their labels.
+	secrets map[string]string
 	// visited lists the pages checked against forbidden.
 	visited []string
 	// last is the response of the last page loaded.
@@ -72,7 +74,7 @@ func newBrowser(t *testing.T, base, name string, width, height int) *browser {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("Chromium (%s) did not start within 30s", chromium)
 	}
-	return &browser{t: t, ctx: ctx, base: base, name: name, shots: screenshotDir(t), forbidden: map[string]string{}}
+	return &browser{t: t, ctx: ctx, base: base, name: name, shots: screenshotDir(t), forbidden: map[string]string{}, secrets: map[string]string{}}
 }
 
 // step runs actions with a timeout; on failure it saves a screenshot of
@@ -115,12 +117,26 @@ func (b *browser) fail(what string, err error) {
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("timed out after %s: %w", stepTimeout, err)
 	}
-	b.t.Fatalf("%s: %s%s: %v", b.name, what, loc, err)
+	b.t.Fatal(b.redact(fmt.Sprintf("%s: %s%s: %v", b.name, what, loc, err)))
 }
 
-// forbid registers a string that must not appear in any page from now on;
-// label names it in failure messages (the string itself is never printed).
-func (b *browser) forbid(label, s string) { b.forbidden[label] = s }
+// redact hides the secrets in a message for the log.
+func (b *browser) redact(msg string) string {
+	for label, s := range b.secrets {
+		msg = strings.ReplaceAll(msg, s, "["+label+"]")
+	}
+	return msg
+}
+
+// forbid registers a secret that must not appear in any page from now on.
+func (b *browser) forbid(label, s string) {
+	b.forbidden[label] = s
+	b.secret(label, s)
+}
+
+// secret registers a string that failure messages never print: they name
+// it by label.
+func (b *browser) secret(label, s string) { b.secrets[label] = s }
 
 // navigate opens a dashboard path and returns the document's HTTP status.
 func (b *browser) navigate(path string) int64 {

@@ -1,17 +1,20 @@
 package browser
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 )
 
-// TestRolesAndCSRF is acceptance 3: a viewer sees no revoke or top-up
-// controls, and the server refuses those forms when the viewer posts them
-// anyway with a valid CSRF token; a post without the session's CSRF token
-// is refused for an owner too. The owner's own browser is the control: it
-// shows the same controls, and the same posts with its token succeed.
+// TestRolesAndCSRF is acceptance 3. A viewer, invited by the owner from the
+// members page (the link shown once, followed in the viewer's own browser),
+// sees no revoke or top-up controls, and the server refuses those forms
+// when the viewer posts them anyway with a valid CSRF token; a post without
+// the session's CSRF token is refused for an owner too. The owner's own
+// browser is the control: it shows the same controls, and the same posts
+// with its token succeed.
 func TestRolesAndCSRF(t *testing.T) {
 	requireBrowser(t)
 	t.Parallel()
@@ -19,17 +22,63 @@ func TestRolesAndCSRF(t *testing.T) {
 	grp := s.apiJSON(t, 201, "POST", "/api/v1/groups", `{"name":"production"}`)["id"].(string)
 	keyID := s.apiJSON(t, 201, "POST", "/api/v1/groups/"+grp+"/keys", `{"name":"backend"}`)["id"].(string)
 	const viewerEmail, viewerPassword = "viewer@acme.test", "viewer-password-0451"
-	s.addMember(t, viewerEmail, "viewer", viewerPassword)
 
+	// The owner invites the viewer from the members page; the link is shown
+	// once, and the viewer's own browser follows it and sets a password.
 	owner := newBrowser(t, s.URL, "owner", 1280, 900)
 	viewer := newBrowser(t, s.URL, "viewer", 1280, 900)
-	for _, b := range []struct {
-		b               *browser
-		email, password string
-	}{{owner, s.OwnerEmail, s.OwnerPassword}, {viewer, viewerEmail, viewerPassword}} {
-		if st := b.b.signIn(b.email, b.password); st != 200 {
-			t.Fatalf("%s: signing in led to a %d page", b.b.name, st)
-		}
+	if st := owner.signIn(s.OwnerEmail, s.OwnerPassword); st != 200 {
+		t.Fatalf("owner: signing in led to a %d page", st)
+	}
+	owner.click("#nav-members")
+	owner.step("fill the invitation",
+		chromedp.SendKeys(chromedp.ID("invite-email"), viewerEmail),
+		chromedp.SetValue(chromedp.ID("invite-role"), "viewer"))
+	if st := owner.click("#send-invite"); st != 201 {
+		t.Fatalf("owner: inviting answered %d, want 201", st)
+	}
+	link := value(owner, "read the invitation link", chromedp.Value(chromedp.ID("invite-link")))
+	token := ""
+	if u, err := url.Parse(link); err == nil && strings.HasPrefix(link, s.URL+"/dashboard/invite?") {
+		token = u.Query().Get("token")
+	}
+	if !strings.HasPrefix(token, "tgi_") {
+		t.Fatalf("the invitation link is not a link to this dashboard with a token (%d characters)", len(link))
+	}
+	owner.forbid("invitation token", token)
+	viewer.secret("invitation token", token)
+	owner.click("#secret-done")
+	if !strings.Contains(owner.text("[data-testid=invitations-table]"), viewerEmail) {
+		t.Error("the pending invitation is not listed on the members page")
+	}
+	if st := viewer.load("open the invitation link", chromedp.Navigate(link)); st != 200 {
+		t.Fatalf("viewer: the invitation link opens a %d page", st)
+	}
+	if got := viewer.text("[data-testid=invite-email]"); got != viewerEmail {
+		t.Fatalf("the invitation page is for %q, want %q", got, viewerEmail)
+	}
+	viewer.step("choose a password",
+		chromedp.SendKeys(chromedp.ID("password"), viewerPassword),
+		chromedp.SendKeys(chromedp.ID("password_confirm"), viewerPassword))
+	if st := viewer.click("#accept-invite"); st != 200 {
+		t.Fatalf("viewer: accepting the invitation led to a %d page", st)
+	}
+	viewer.forbid("invitation token", token)
+	// Signed in by accepting; the link works once.
+	if got := viewer.text("[data-testid=user-email]"); got != viewerEmail {
+		t.Fatalf("after accepting, the header shows %q", got)
+	}
+	if st := viewer.navigate("/dashboard/invite?token=" + url.QueryEscape(token)); st != 404 {
+		t.Errorf("a used invitation link opens a %d page, want 404", st)
+	}
+	if strings.Contains(s.logs(), token) {
+		t.Error("the server's log contains the invitation token")
+	}
+	// The password chosen is the viewer's from now on.
+	viewer.navigate("/dashboard/settings/api")
+	viewer.click("#sign-out")
+	if st := viewer.signIn(viewerEmail, viewerPassword); st != 200 {
+		t.Fatalf("viewer: signing in with the chosen password led to a %d page", st)
 	}
 	if role := viewer.text("[data-testid=user-role]"); !strings.EqualFold(role, "viewer") {
 		t.Fatalf("the viewer's header shows role %q", role)

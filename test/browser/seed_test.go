@@ -83,6 +83,7 @@ func TestSeedFlow(t *testing.T) {
 		t.Errorf("the page showing the key has Cache-Control %q, want no-store", cc)
 	}
 	shown := value(b, "read the key", chromedp.Value(chromedp.ID("new-key-secret")))
+	b.secret("key shown", shown)
 	if !keyRE.MatchString(shown) {
 		t.Fatalf("#new-key-secret does not hold an API key (%d characters)", len(shown))
 	}

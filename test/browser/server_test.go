@@ -184,13 +184,6 @@ func (s *server) apiJSON(t *testing.T, want int, method, path, body string) map[
 	return out
 }
 
-// addMember adds a user with role and password through the management API.
-func (s *server) addMember(t *testing.T, email, role, password string) {
-	t.Helper()
-	body, _ := json.Marshal(map[string]string{"email": email, "name": strings.Split(email, "@")[0], "role": role, "password": password})
-	s.apiJSON(t, 201, "POST", "/api/v1/members", string(body))
-}
-
 // chat sends one non-streamed /chat/completions request with key and
 // returns the status and the decoded body.
 func (s *server) chat(t *testing.T, key, question string) (int, map[string]any) {
