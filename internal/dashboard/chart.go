@@ -36,7 +36,7 @@ type chart struct {
 	// Narrow charts (half the page wide) get a narrower drawing, so
 	// their labels are as large as the wide chart's.
 	Narrow bool
-	Format  func(float64) string
+	Format func(float64) string
 }
 
 // Chart geometry, in viewBox units (the SVG scales to its container).
