@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"strings"
 	"testing"
 	"time"
@@ -74,7 +75,44 @@ func newBrowser(t *testing.T, base, name string, width, height int) *browser {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("Chromium (%s) did not start within 30s", chromium)
 	}
-	return &browser{t: t, ctx: ctx, base: base, name: name, shots: screenshotDir(t), forbidden: map[string]string{}, secrets: map[string]string{}}
+	b := &browser{t: t, ctx: ctx, base: base, name: name, shots: screenshotDir(t), forbidden: map[string]string{}, secrets: map[string]string{}}
+	b.watchConsole()
+	return b
+}
+
+// watchConsole collects the pages' script errors, uncaught exceptions and
+// browser complaints (a Content-Security-Policy violation, a missing
+// asset): a page that works must leave the console clean. HTTP error
+// statuses the tests cause on purpose are not complaints.
+func (b *browser) watchConsole() {
+	var (
+		mu   sync.Mutex
+		msgs []string
+	)
+	console := chromedp.Console(b.ctx) // subscribed from here on
+	go func() {
+		for m, err := range console {
+			if err != nil {
+				return
+			}
+			if m.Type != chromedp.ConsoleError && m.Type != chromedp.ConsoleException {
+				continue
+			}
+			if m.Source == "network" && strings.Contains(m.Text, "the server responded with a status of") {
+				continue
+			}
+			mu.Lock()
+			msgs = append(msgs, fmt.Sprintf("%s (%s:%d)", m.Text, m.URL, m.Line))
+			mu.Unlock()
+		}
+	}()
+	b.t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range msgs {
+			b.t.Error(b.redact(b.name + ": console: " + m))
+		}
+	})
 }
 
 // step runs actions with a timeout; on failure it saves a screenshot of
@@ -316,6 +354,7 @@ func (b *browser) screenshot(name string) string {
 	b.t.Helper()
 	// Let web fonts and layout settle: the page must look as a person sees it.
 	b.step("wait for fonts", chromedp.Evaluate[chromedp.Void](`document.fonts.ready.then(() => true)`, chromedp.EvalAwaitPromise))
+	b.assertStyled(name)
 	png := value(b, "screenshot "+name, chromedp.FullScreenshot(100))
 	if len(png) < 1000 {
 		b.t.Fatalf("screenshot %s is only %d bytes", name, len(png))
@@ -325,6 +364,36 @@ func (b *browser) screenshot(name string) string {
 		b.t.Fatal(err)
 	}
 	return path
+}
+
+// pageLook is what assertStyled reads of a page.
+type pageLook struct {
+	ContentType string `json:"contentType"`
+	Rules       int    `json:"rules"`
+	Font        string `json:"font"`
+	Main        bool   `json:"main"`
+	RawJSON     bool   `json:"rawJSON"`
+}
+
+// assertStyled fails the test when the page is not a styled dashboard page:
+// an HTML document with the stylesheet applied (not the browser's default
+// serif), a main region, and no raw JSON for text.
+func (b *browser) assertStyled(name string) {
+	b.t.Helper()
+	look := value(b, "look at "+name, chromedp.Evaluate[pageLook](`(() => {
+		let rules = 0;
+		for (const sheet of document.styleSheets) { try { rules += sheet.cssRules.length } catch (e) {} }
+		return {
+			contentType: document.contentType,
+			rules: rules,
+			font: getComputedStyle(document.body).fontFamily,
+			main: document.querySelector("main") !== null,
+			rawJSON: /^\s*[\[{]/.test(document.body.innerText),
+		};
+	})()`))
+	if look.ContentType != "text/html" || look.Rules < 10 || strings.Contains(strings.ToLower(look.Font), "times") || !look.Main || look.RawJSON {
+		b.t.Errorf("%s: the %s page does not look like a styled dashboard page: %+v", b.name, name, look)
+	}
 }
 
 // screenshotDir is TOLLGATE_SCREENSHOTS, created if needed, or else the
