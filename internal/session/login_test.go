@@ -406,3 +406,30 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatalf("RetryAfter %v, want the default window %v", got, session.DefaultWindow)
 	}
 }
+
+// TestPasswordChangeEndsSessions: setting a new password signs the user
+// out of every session, and only that user.
+func TestPasswordChangeEndsSessions(t *testing.T) {
+	backends(t, testConfig, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		e.member("alice@example.com", "alice-password-1", platform.RoleMember)
+		a1, _ := e.login("alice@example.com", "alice-password-1", "198.51.100.1")
+		a2, _ := e.login("alice@example.com", "alice-password-1", "198.51.100.2")
+		owner, _ := e.login("owner@example.com", e.ownerPW, ownerIP)
+
+		if _, err := e.gov.SetPassword(ctx, platform.SystemActor("test"), e.org.ID, "alice@example.com", "alice-password-2"); err != nil {
+			t.Fatalf("SetPassword: %v", err)
+		}
+		for _, s := range []string{a1, a2} {
+			if _, err := e.svc.Resolve(ctx, s); platform.ErrorKind(err) != platform.KindUnauthenticated {
+				t.Errorf("Resolve after a password change: %v, want unauthenticated", err)
+			}
+		}
+		e.resolve(owner) // another user's session lives on
+		e.login("alice@example.com", "alice-password-2", "198.51.100.1")
+		evs := e.audit(platform.AuditUserPasswordSet)
+		if len(evs) == 0 || evs[0].Details["sessions_ended"] != "2" {
+			t.Errorf("user.password_set events: %+v, want sessions_ended 2", evs)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 
 	"github.com/tollgate-dev/tollgate/internal/platform"
 )
@@ -123,7 +124,21 @@ func (s *Store) SetPassword(ctx context.Context, orgID, userID, hash string, by 
 		if err := mustAffect(s.exec(ctx, tx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID)); err != nil {
 			return fmt.Errorf("set password: %w", err)
 		}
-		return s.audit(ctx, tx, orgID, by, platform.AuditUserPasswordSet, "user", userID, nil)
+		// A new password signs the user out everywhere: whoever knew the
+		// old one keeps no session made with it.
+		t := ts(s.Now())
+		res, err := s.exec(ctx, tx, `UPDATE sessions SET revoked_at = ?,
+			expires_at = CASE WHEN expires_at > ? THEN ? ELSE expires_at END
+			WHERE user_id = ? AND revoked_at IS NULL`, t, t, t, userID)
+		if err != nil {
+			return fmt.Errorf("end sessions: %w", err)
+		}
+		ended, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("end sessions: %w", err)
+		}
+		return s.audit(ctx, tx, orgID, by, platform.AuditUserPasswordSet, "user", userID,
+			map[string]string{"sessions_ended": strconv.FormatInt(ended, 10)})
 	})
 }
 
