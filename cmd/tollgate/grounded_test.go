@@ -2,10 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/tollgate-dev/tollgate/internal/config"
+	"github.com/tollgate-dev/tollgate/internal/search/web/webtest"
 	"github.com/tollgate-dev/tollgate/internal/upstream/upstreamtest"
 )
 
@@ -138,4 +141,89 @@ func TestSearchIsBilled(t *testing.T) {
 	if bal["balance_micros"] != float64(1_000_000-5_000) {
 		t.Fatalf("balance after one two-query search = %v, want $0.995", bal["balance_micros"])
 	}
+}
+
+// With a web provider that searches images (a fake SearXNG), return_images
+// adds images[], each with its size, the same streamed or not; an image
+// whose size neither SearXNG nor its file tells is left out. Without
+// return_images, or from the local index alone, there is no images field.
+func TestGroundedImages(t *testing.T) {
+	fake := webtest.NewSearXNG(t)
+	fake.SetDocs(webtest.Doc{Title: "Rotating keys at Omega", URL: "http://127.0.0.1:1/omega/keys",
+		Content: "To rotate an API key at Omega, create a new key, then revoke the old key after its grace period."})
+	fake.SetImages(
+		webtest.Image{URL: "https://img.example/rotation.png", PageURL: "https://omega.example/keys", Title: "Key rotation",
+			Width: 1280, Height: 720, Format: "png"},
+		// No size, and its file is on a loopback address, which the
+		// production prober refuses to fetch.
+		webtest.Image{URL: "http://127.0.0.1:1/diagram.png", PageURL: "https://omega.example/diagram", Title: "Diagram"},
+		webtest.Image{URL: "https://img.example/keys.jpg", PageURL: "https://other.example/keys", Title: "Keys",
+			Width: 800, Height: 600, Format: "jpeg"},
+	)
+	h := newAPIHarnessWith(t, "sqlite", func(c *config.Config) {
+		c.Search.Providers = []config.SearchProviderConfig{{Name: "searxng", BaseURL: fake.URL()}}
+	})
+	key := h.chatKey()
+	want := []any{
+		map[string]any{"image_url": "https://img.example/rotation.png", "origin_url": "https://omega.example/keys",
+			"title": "Key rotation", "width": float64(1280), "height": float64(720)},
+		map[string]any{"image_url": "https://img.example/keys.jpg", "origin_url": "https://other.example/keys",
+			"title": "Keys", "width": float64(800), "height": float64(600)},
+	}
+	body := `{"model":"sonar","return_images":true,"messages":[{"role":"user","content":"How do I rotate an API key at Omega?"}]}`
+	out := h.must(200, "POST", "/chat/completions", key, body)
+	if !reflect.DeepEqual(out["images"], want) {
+		t.Fatalf("images = %v\nwant %v", out["images"], want)
+	}
+	if u := out["usage"].(map[string]any); u["num_search_queries"] != float64(1) {
+		t.Errorf("usage %v: images counted as search queries", u)
+	}
+
+	final := finalChunk(t, h.post("/chat/completions", key, strings.Replace(body, `"messages"`, `"stream":true,"messages"`, 1)))
+	if !reflect.DeepEqual(final["images"], want) {
+		t.Fatalf("streamed images = %v\nwant %v", final["images"], want)
+	}
+
+	three := h.must(200, "POST", "/chat/completions", key, strings.Replace(body, `"return_images":true`,
+		`"return_images":true,"num_images":1,"image_format_filter":["jpg"]`, 1))
+	if imgs, _ := three["images"].([]any); len(imgs) != 1 || !reflect.DeepEqual(imgs[0], want[1]) {
+		t.Fatalf("num_images 1, jpg only: images = %v", three["images"])
+	}
+
+	off := strings.Replace(body, `"return_images":true,`, "", 1)
+	if out := h.must(200, "POST", "/chat/completions", key, off); out["images"] != nil {
+		t.Fatalf("images without return_images: %v", out["images"])
+	}
+	if final := finalChunk(t, h.post("/chat/completions", key, strings.Replace(off, `"messages"`, `"stream":true,"messages"`, 1))); final["images"] != nil {
+		t.Fatalf("streamed images without return_images: %v", final["images"])
+	}
+	for _, bad := range []string{`"num_images":0`, `"image_format_filter":["tga"]`, `"image_domain_filter":["a.example","-b.example"]`} {
+		if code, _ := h.do("POST", "/chat/completions", key, strings.Replace(body, `"return_images":true`, bad, 1)); code != 400 {
+			t.Errorf("%s: status %d, want 400", bad, code)
+		}
+	}
+
+	// The local index alone has no images: the field is absent, not empty.
+	local := newAPIHarness(t, "sqlite")
+	out = local.must(200, "POST", "/chat/completions", local.chatKey(), body)
+	if _, ok := out["images"]; ok {
+		t.Fatalf("local index only: images = %v, want no field", out["images"])
+	}
+}
+
+// finalChunk reads a stream and returns its chat.completion.done chunk.
+func finalChunk(t *testing.T, resp *http.Response) map[string]any {
+	t.Helper()
+	datas, _, _ := sseEvents(t, resp)
+	for _, d := range datas {
+		var c map[string]any
+		if d == "[DONE]" || json.Unmarshal([]byte(d), &c) != nil {
+			continue
+		}
+		if c["object"] == "chat.completion.done" {
+			return c
+		}
+	}
+	t.Fatalf("no chat.completion.done chunk in %v", datas)
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/fetch"
 	"github.com/tollgate-dev/tollgate/internal/grounding"
 	"github.com/tollgate-dev/tollgate/internal/search"
+	"github.com/tollgate-dev/tollgate/internal/search/imagesize"
 	"github.com/tollgate-dev/tollgate/internal/search/local"
 	"github.com/tollgate-dev/tollgate/internal/search/multi"
 	"github.com/tollgate-dev/tollgate/internal/search/web"
@@ -78,6 +79,12 @@ func newSearch(ctx context.Context, c config.Config, log *slog.Logger) (*searchS
 		all = append(all, sp)
 	}
 	mo := multi.Options{Timeout: c.Search.Timeout, CacheTTL: c.Search.CacheTTL, Logger: log}
+	if c.Search.FetchPages && len(webs) > 0 {
+		// Images whose provider gave no size (Tavily's, some of Brave's)
+		// have it read from their first bytes, with the same politeness as
+		// page fetches; without it they are left out of images[].
+		mo.Sizer = imagesize.New(imagesize.Options{})
+	}
 	switch len(all) {
 	case 0:
 	case 1:

@@ -76,7 +76,9 @@ func withSources(r *Request, src *grounding.Sources) {
 }
 
 // groundedExtra is what a grounded answer adds to the response: citations,
-// search_results and, when asked for, related_questions.
+// search_results and, when asked for, related_questions and images. images
+// is left out when none were found (the local index has none), as
+// Perplexity leaves out what it has not got; every image sent has a size.
 func groundedExtra(g *grounding.Grounded, o *grounding.Options) map[string]json.RawMessage {
 	out := map[string]json.RawMessage{}
 	put := func(k string, v any) {
@@ -99,6 +101,9 @@ func groundedExtra(g *grounding.Grounded, o *grounding.Options) map[string]json.
 			rq = []string{}
 		}
 		put("related_questions", rq)
+	}
+	if o != nil && o.ReturnImages && len(g.Images) > 0 {
+		put("images", g.Images)
 	}
 	return out
 }

@@ -23,8 +23,9 @@ type Grounded struct {
 	// SearchResults are the cited pages in citation order (so [n] is also
 	// SearchResults[n-1]), then the other pages of the context.
 	SearchResults []SearchResult
-	// RelatedQuestions are copied from the Sources.
+	// RelatedQuestions and Images are copied from the Sources.
 	RelatedQuestions []string
+	Images           []Image
 	// Declined is true when the extractive answerer found nothing relevant
 	// (or had no sources).
 	Declined bool
@@ -117,7 +118,7 @@ func (c *Citer) Flush() string {
 func (c *Citer) Grounded(text string) *Grounded { return c.grounded(text) }
 
 func (c *Citer) grounded(text string) *Grounded {
-	g := &Grounded{Text: text, RelatedQuestions: c.s.RelatedQuestions}
+	g := &Grounded{Text: text, RelatedQuestions: c.s.RelatedQuestions, Images: c.s.Images}
 	if len(c.urls) > 0 {
 		g.Citations = append([]string(nil), c.urls...)
 	}

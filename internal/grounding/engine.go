@@ -3,7 +3,7 @@
 // either answers from them without an LLM (Extractive) or builds the
 // prompt an LLM answers from (BuildPrompt) and cleans up the citations it
 // wrote (Cite, Citer), returning the fields of Perplexity's response:
-// citations, search_results and related_questions.
+// citations, search_results, images and related_questions.
 package grounding
 
 import (
@@ -43,6 +43,10 @@ const (
 	mmrLambda = 0.7
 	// snippetChars caps a search_results snippet made from a passage.
 	snippetChars = 300
+	// imagesGrace is how long an answer whose sources are ready waits for
+	// its images: images are searched beside the text and should not hold
+	// the answer back. What is ready by then is kept.
+	imagesGrace = time.Second
 )
 
 // PassageSource yields passages straight from an index; the local index
@@ -61,6 +65,7 @@ type Engine struct {
 	// too would only repeat the same documents.
 	skipProvider bool
 	fetchTimeout time.Duration
+	imagesGrace  time.Duration
 }
 
 // New returns an Engine. provider (web search, possibly fanned out) and
@@ -70,7 +75,8 @@ func New(provider search.Provider, passages PassageSource, fetcher *fetch.Fetche
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	e := &Engine{provider: provider, passages: passages, fetcher: fetcher, log: log, fetchTimeout: fetchDeadline}
+	e := &Engine{provider: provider, passages: passages, fetcher: fetcher, log: log, fetchTimeout: fetchDeadline,
+		imagesGrace: imagesGrace}
 	if p, ok := provider.(PassageSource); ok && passages != nil && reflect.TypeOf(p).Comparable() && p == passages {
 		e.skipProvider = true
 	}
@@ -88,6 +94,18 @@ type SearchResult struct {
 	Source      string `json:"source"`
 }
 
+// Image is one entry of Perplexity's images[]. Every field is always
+// present: the Vercel AI SDK rejects an image without image_url,
+// origin_url, width and height, so an image whose size is unknown is never
+// made into one.
+type Image struct {
+	ImageURL  string `json:"image_url"`
+	OriginURL string `json:"origin_url"`
+	Title     string `json:"title"`
+	Width     int    `json:"width"`
+	Height    int    `json:"height"`
+}
+
 // Sources are what an answer is grounded on.
 type Sources struct {
 	// Passages are the context, numbered 1..n in this order: [n] in an
@@ -99,6 +117,10 @@ type Sources struct {
 	// RelatedQuestions are follow-up questions, set when they were asked
 	// for and there are passages.
 	RelatedQuestions []string
+	// Images are images of the question, set when they were asked for and
+	// a web provider that searches images found some; the local index has
+	// none.
+	Images []Image
 	// Queries is usage.num_search_queries; Searched reports whether a
 	// search ran at all (not when disabled or classified as unneeded).
 	Queries  int
@@ -126,6 +148,22 @@ func (e *Engine) Retrieve(ctx context.Context, question string, o Options) (*Sou
 	s.Searched, s.Queries = true, 1
 	budget, tokens := rank.ContextBudget(s.ContextSize)
 	q := search.Query{Text: question, Max: searchResults, Filters: o.Filters, Country: o.Country}
+
+	// Images are searched beside the text, so they add no latency of their
+	// own; they are not a search query of the bill (Perplexity charges
+	// nothing extra for return_images).
+	imagesDone := make(chan struct{})
+	stopImages := func() {}
+	if is, ok := e.provider.(search.ImageSearcher); ok && o.ReturnImages && !e.skipProvider {
+		ictx, cancel := context.WithCancel(ctx)
+		stopImages = cancel
+		go func() {
+			defer close(imagesDone)
+			s.Images = e.images(ictx, is, question, o)
+		}()
+	} else {
+		close(imagesDone)
+	}
 
 	var (
 		cands   []search.Passage
@@ -159,6 +197,16 @@ func (e *Engine) Retrieve(ctx context.Context, question string, o Options) (*Sou
 		}
 		cands = append(cands, e.webPassages(ctx, rs)...)
 	}
+	// Past the grace, the image search is cancelled and keeps what it has.
+	grace := time.NewTimer(e.imagesGrace)
+	select {
+	case <-imagesDone:
+	case <-grace.C:
+		stopImages()
+		<-imagesDone
+	}
+	grace.Stop()
+	stopImages()
 	if len(errs) == tried {
 		err := errors.Join(errs...)
 		if ctx.Err() != nil {
@@ -176,6 +224,37 @@ func (e *Engine) Retrieve(ctx context.Context, question string, o Options) (*Sou
 		s.RelatedQuestions = related(question, s.Passages)
 	}
 	return s, nil
+}
+
+// images searches for images of question. A failure leaves the answer
+// without images, not without an answer.
+func (e *Engine) images(ctx context.Context, is search.ImageSearcher, question string, o Options) []Image {
+	n := o.NumImages
+	if n <= 0 {
+		n = DefaultImages
+	}
+	found, err := is.Images(ctx, search.ImageQuery{Text: question, Max: n, Filters: o.Images,
+		Country: o.Country, Languages: o.Filters.Languages})
+	if err != nil {
+		if ctx.Err() != nil {
+			e.log.DebugContext(ctx, "image search cut short; answering without images", "err", err)
+		} else {
+			e.log.WarnContext(ctx, "image search failed; answering without images", "err", err)
+		}
+		return nil
+	}
+	var out []Image
+	for _, im := range found {
+		if im.Width <= 0 || im.Height <= 0 || im.URL == "" || len(out) == n {
+			continue
+		}
+		origin := im.OriginURL
+		if origin == "" {
+			origin = im.URL
+		}
+		out = append(out, Image{ImageURL: im.URL, OriginURL: origin, Title: im.Title, Width: im.Width, Height: im.Height})
+	}
+	return out
 }
 
 // withoutLocal drops results of the local index, whose passages come

@@ -6,19 +6,33 @@ import (
 	"errors"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/platform"
 	"github.com/tollgate-dev/tollgate/internal/rank"
 	"github.com/tollgate-dev/tollgate/internal/search"
+	"github.com/tollgate-dev/tollgate/internal/search/multi"
 )
 
 // Limits of Perplexity's search parameters.
 const (
 	MaxDomains   = 20
 	MaxLanguages = 10
+	// MaxImageFilters is the most entries image_domain_filter and
+	// image_format_filter each take, as Perplexity documents.
+	MaxImageFilters = 10
+	// MaxImages is the most num_images Tollgate accepts (Perplexity
+	// documents no bound); DefaultImages is the count when it is absent.
+	MaxImages     = 20
+	DefaultImages = multi.DefaultImages
 )
+
+// imageFormats are the values image_format_filter accepts: Perplexity
+// documents gif, jpg, png and webp; jpeg is taken for jpg, as Perplexity's
+// Agent API writes it.
+var imageFormats = []string{"avif", "bmp", "gif", "jpg", "png", "svg", "tiff", "webp"}
 
 // Options are the search parameters of one chat request, validated.
 type Options struct {
@@ -32,6 +46,10 @@ type Options struct {
 	// ReturnImages and ReturnRelatedQuestions ask for images[] and
 	// related_questions[] in the response.
 	ReturnImages, ReturnRelatedQuestions bool
+	// Images are image_domain_filter and image_format_filter; NumImages is
+	// num_images (0 when absent: DefaultImages).
+	Images    search.ImageFilters
+	NumImages int
 	// Country is web_search_options.user_location.country, upper case
 	// ISO 3166 alpha-2.
 	Country string
@@ -57,7 +75,7 @@ func ParseOptions(opts map[string]json.RawMessage, now time.Time) (Options, erro
 	f := &o.Filters
 	var err error
 
-	if f.Domains, f.ExcludeDomains, err = parseDomains(opts["search_domain_filter"]); err != nil {
+	if f.Domains, f.ExcludeDomains, err = parseDomains("search_domain_filter", MaxDomains, opts["search_domain_filter"]); err != nil {
 		return Options{}, err
 	}
 
@@ -140,10 +158,50 @@ func ParseOptions(opts map[string]json.RawMessage, now time.Time) (Options, erro
 		}
 	}
 
+	if err := parseImageOptions(opts, &o); err != nil {
+		return Options{}, err
+	}
 	if err := parseWebSearchOptions(opts["web_search_options"], &o); err != nil {
 		return Options{}, err
 	}
 	return o, nil
+}
+
+// parseImageOptions reads image_domain_filter, image_format_filter and
+// num_images. They are checked whether or not return_images is set, as
+// every other parameter is.
+func parseImageOptions(opts map[string]json.RawMessage, o *Options) error {
+	var err error
+	if o.Images.Domains, o.Images.ExcludeDomains, err = parseDomains("image_domain_filter", MaxImageFilters, opts["image_domain_filter"]); err != nil {
+		return err
+	}
+	const fname = "image_format_filter"
+	var formats []string
+	if err := decode(opts, fname, &formats, `an array of file types, such as ["png", "jpg"]`); err != nil {
+		return err
+	}
+	if len(formats) > MaxImageFilters {
+		return platform.Invalid(fname, "%s holds %d formats; at most %d are allowed", fname, len(formats), MaxImageFilters)
+	}
+	for _, raw := range formats {
+		f := search.ImageFormat(raw)
+		if !slices.Contains(imageFormats, f) {
+			return platform.Invalid(fname, "%s entry %q is not an image format: use one of %s (lower case, no dot)",
+				fname, raw, strings.Join(imageFormats, ", "))
+		}
+		if !slices.Contains(o.Images.Formats, f) {
+			o.Images.Formats = append(o.Images.Formats, f)
+		}
+	}
+	const nname = "num_images"
+	if v, ok := opts[nname]; ok && !isNull(v) {
+		var n int
+		if err := json.Unmarshal(v, &n); err != nil || n < 1 || n > MaxImages {
+			return platform.Invalid(nname, "%s must be a whole number from 1 to %d", nname, MaxImages)
+		}
+		o.NumImages = n
+	}
+	return nil
 }
 
 func isNull(v json.RawMessage) bool { return len(v) == 0 || string(bytes.TrimSpace(v)) == "null" }
@@ -177,9 +235,10 @@ func parseDate(opts map[string]json.RawMessage, name string) (time.Time, error) 
 	return t, nil
 }
 
-// parseDomains splits search_domain_filter into allowed and denied hosts.
-func parseDomains(v json.RawMessage) (allow, deny []string, err error) {
-	const name = "search_domain_filter"
+// parseDomains splits a domain filter (search_domain_filter,
+// image_domain_filter) of at most limit entries into allowed and denied
+// hosts.
+func parseDomains(name string, limit int, v json.RawMessage) (allow, deny []string, err error) {
 	if isNull(v) {
 		return nil, nil, nil
 	}
@@ -187,8 +246,8 @@ func parseDomains(v json.RawMessage) (allow, deny []string, err error) {
 	if err := json.Unmarshal(v, &list); err != nil {
 		return nil, nil, platform.Invalid(name, "%s must be an array of domain names, such as [\"wikipedia.org\"] or [\"-reddit.com\"]", name)
 	}
-	if len(list) > MaxDomains {
-		return nil, nil, platform.Invalid(name, "%s holds %d domains; at most %d are allowed", name, len(list), MaxDomains)
+	if len(list) > limit {
+		return nil, nil, platform.Invalid(name, "%s holds %d domains; at most %d are allowed", name, len(list), limit)
 	}
 	for _, raw := range list {
 		entry := strings.TrimSpace(raw)

@@ -3,11 +3,13 @@ package grounding
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/platform"
+	"github.com/tollgate-dev/tollgate/internal/search"
 )
 
 func raw(t *testing.T, kv map[string]string) map[string]json.RawMessage {
@@ -148,6 +150,19 @@ func TestParseOptionsInvalid(t *testing.T) {
 		{"context size not a string", "web_search_options", `{"search_context_size":3}`, "web_search_options"},
 		{"web_search_options not an object", "web_search_options", `"high"`, "web_search_options"},
 		{"bad search_type", "web_search_options", `{"search_type":"deep"}`, "web_search_options.search_type"},
+		{"mixed image domains", "image_domain_filter", `["wikimedia.org", "-gettyimages.com"]`, "image_domain_filter"},
+		{"11 image domains", "image_domain_filter", domains(11), "image_domain_filter"},
+		{"image domain not a domain", "image_domain_filter", `["not a domain"]`, "image_domain_filter"},
+		{"image domains not an array", "image_domain_filter", `"wikimedia.org"`, "image_domain_filter"},
+		{"unknown image format", "image_format_filter", `["tga"]`, "image_format_filter"},
+		{"image format a MIME type of no image", "image_format_filter", `["text/html"]`, "image_format_filter"},
+		{"image formats not an array", "image_format_filter", `"png"`, "image_format_filter"},
+		{"11 image formats", "image_format_filter", `["png","png","png","png","png","png","png","png","png","png","png"]`, "image_format_filter"},
+		{"num_images zero", "num_images", `0`, "num_images"},
+		{"num_images negative", "num_images", `-3`, "num_images"},
+		{"num_images too many", "num_images", `21`, "num_images"},
+		{"num_images fractional", "num_images", `2.5`, "num_images"},
+		{"num_images string", "num_images", `"5"`, "num_images"},
 		{"bad country", "web_search_options", `{"user_location":{"country":"USA"}}`, "web_search_options.user_location.country"},
 		{"bad latitude", "web_search_options", `{"user_location":{"latitude":91}}`, "web_search_options.user_location.latitude"},
 		{"user_location not an object", "web_search_options", `{"user_location":"Boston"}`, "web_search_options.user_location"},
@@ -192,4 +207,39 @@ func domains(n int) string {
 	}
 	b, _ := json.Marshal(list)
 	return string(b)
+}
+
+func TestParseImageOptions(t *testing.T) {
+	now := time.Date(2026, 3, 15, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		in   map[string]string
+		want Options
+	}{
+		{"absent", nil, Options{}},
+		{"nulls", map[string]string{"image_domain_filter": "null", "image_format_filter": "null", "num_images": "null"}, Options{}},
+		{"allowed domains", map[string]string{"image_domain_filter": `["wikimedia.org", "https://www.NASA.gov/images"]`},
+			Options{Images: search.ImageFilters{Domains: []string{"wikimedia.org", "nasa.gov"}}}},
+		{"denied domains", map[string]string{"image_domain_filter": `["-gettyimages.com", "-shutterstock.com"]`},
+			Options{Images: search.ImageFilters{ExcludeDomains: []string{"gettyimages.com", "shutterstock.com"}}}},
+		{"formats normalized and deduplicated", map[string]string{"image_format_filter": `["gif", "JPEG", "jpg", ".png", "webp"]`},
+			Options{Images: search.ImageFilters{Formats: []string{"gif", "jpg", "png", "webp"}}}},
+		{"num_images", map[string]string{"num_images": `12`, "return_images": `true`},
+			Options{ReturnImages: true, NumImages: 12}},
+		{"image filters do not touch the search filters", map[string]string{
+			"image_domain_filter": `["wikimedia.org"]`, "search_domain_filter": `["-reddit.com"]`},
+			Options{Filters: search.Filters{ExcludeDomains: []string{"reddit.com"}},
+				Images: search.ImageFilters{Domains: []string{"wikimedia.org"}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseOptions(raw(t, tt.in), now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
 }
