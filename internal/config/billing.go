@@ -37,7 +37,7 @@ type BillingConfig struct {
 	// holding it.
 	HoldTTL time.Duration `yaml:"hold_ttl"`
 	// UsageRetention is how long raw usage records are kept; rollups per
-	// day are kept forever, per minute for MinuteRollupRetention.
+	// day are kept forever, per minute and per hour for MinuteRollupRetention.
 	UsageRetention        time.Duration `yaml:"usage_retention"`
 	MinuteRollupRetention time.Duration `yaml:"minute_rollup_retention"`
 }

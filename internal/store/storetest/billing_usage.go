@@ -247,6 +247,18 @@ func testRollups(t *testing.T, e *benv) {
 			[]billing.UsageRow{row(at(time.Minute), "", "", "", 1, 1, 70)}},
 		{"hours of a range", billing.UsageQuery{Granularity: billing.Hour, From: at(time.Minute), To: at(91 * time.Minute)},
 			[]billing.UsageRow{row(t0, "", "", "", 1, 1, 70), row(at(time.Hour), "", "", "", 1, 0, 100)}},
+		// Whole hours come from the hour rollups, the minutes of the hours
+		// a range cuts from the minute rollups: the first and last buckets
+		// hold only what started in the range.
+		{"hours of a longer range", billing.UsageQuery{Granularity: billing.Hour, From: at(time.Minute), To: at(12*time.Hour + 15*time.Minute)},
+			[]billing.UsageRow{row(t0, "", "", "", 1, 1, 70), row(at(time.Hour), "", "", "", 1, 0, 100), row(day2, "", "", "", 1, 0, 1000)}},
+		{"hours to a cut hour", billing.UsageQuery{Granularity: billing.Hour, From: t0, To: at(12*time.Hour + 10*time.Minute)},
+			[]billing.UsageRow{row(t0, "", "", "", 3, 2, 71), row(at(time.Hour), "", "", "", 1, 0, 100)}},
+		{"whole hours", billing.UsageQuery{Granularity: billing.Hour, From: at(time.Hour), To: at(13 * time.Hour)},
+			[]billing.UsageRow{row(at(time.Hour), "", "", "", 1, 0, 100), row(day2, "", "", "", 1, 0, 1000)}},
+		{"hours from a cut hour, by key", billing.UsageQuery{Granularity: billing.Hour, From: at(30 * time.Second), By: []string{"key"}},
+			[]billing.UsageRow{row(t0, "", k2.ID, "", 1, 1, 70), row(at(time.Hour), "", k1, "", 1, 0, 100),
+				row(day2, "", k2.ID, "", 1, 0, 1000)}},
 		{"nothing", billing.UsageQuery{Granularity: billing.Day, Model: "sonar-deep-research"}, []billing.UsageRow{}},
 	}
 	for _, tt := range tests {
@@ -325,6 +337,10 @@ func testPruneUsage(t *testing.T, e *benv) {
 	minutes := e.usage(billing.UsageQuery{OrgID: tn.org.ID, Granularity: billing.Minute})
 	if len(minutes) != 1 || !minutes[0].Start.Equal(day(3)) {
 		t.Fatalf("minute rollups after pruning: %s; want only March 3's", show(minutes))
+	}
+	hours := e.usage(billing.UsageQuery{OrgID: tn.org.ID, Granularity: billing.Hour})
+	if len(hours) != 1 || !hours[0].Start.Equal(day(3)) {
+		t.Fatalf("hour rollups after pruning: %s; want only March 3's", show(hours))
 	}
 	if days := e.usage(billing.UsageQuery{OrgID: tn.org.ID, Granularity: billing.Day}); len(days) != 3 {
 		t.Fatalf("day rollups after pruning: %s; want all three", show(days))
