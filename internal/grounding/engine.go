@@ -149,9 +149,9 @@ func (e *Engine) Retrieve(ctx context.Context, question string, o Options) (*Sou
 	budget, tokens := rank.ContextBudget(s.ContextSize)
 	q := search.Query{Text: question, Max: searchResults, Filters: o.Filters, Country: o.Country}
 
-	// Images are searched beside the text, so they add no latency of their
-	// own; they are not a search query of the bill (Perplexity charges
-	// nothing extra for return_images).
+	// Images are searched beside the text, so they add at most imagesGrace
+	// to the answer's time; they are not a search query of the bill
+	// (Perplexity charges nothing extra for return_images).
 	imagesDone := make(chan struct{})
 	stopImages := func() {}
 	if is, ok := e.provider.(search.ImageSearcher); ok && o.ReturnImages && !e.skipProvider {

@@ -1,7 +1,9 @@
 // Package search holds the shared language of search-grounded answering:
 // a query with Perplexity's filters, the results providers return, the
 // passages ranking works on, and the Provider interface that the local
-// index and the web search adapters (SearXNG, Brave, Tavily) implement.
+// index and the web search adapters (SearXNG, Brave, Tavily) implement;
+// and for images, the query, the image and the ImageSearcher interface
+// the web adapters implement too.
 package search
 
 import (
