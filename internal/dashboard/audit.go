@@ -22,9 +22,13 @@ var auditActions = []string{
 }
 
 type auditRow struct {
-	E       *platform.AuditEvent
-	Actor   string
-	Details []string // "name=prod" pairs, sorted
+	E *platform.AuditEvent
+	// Actor names who acted (an email, "Admin token “ci”"). ActorID is
+	// the ID of an actor that is no person: shown when it has no name,
+	// else in a tooltip.
+	Actor, ActorID string
+	Named          bool
+	Details        []auditDetail
 	// Link leads to the target when the dashboard has a page for it.
 	Link string
 }
@@ -72,6 +76,19 @@ func (db *Dashboard) auditPage(w http.ResponseWriter, r *http.Request, c *reqCtx
 	for id, email := range names {
 		v.Actors = append(v.Actors, option{Value: id, Label: email})
 	}
+	// Admin tokens and groups are named too; a role that may not list
+	// them sees their IDs.
+	tokens, groups := map[string]string{}, map[string]string{}
+	if ts, err := db.d.Gov.AdminTokens(ctx, c.p); err == nil {
+		for _, t := range ts {
+			tokens[t.ID] = t.Name
+		}
+	}
+	if gs, err := db.d.Gov.Groups(ctx, c.p); err == nil {
+		for _, g := range gs {
+			groups[g.ID] = g.Name
+		}
+	}
 	sort.Slice(v.Actors, func(i, j int) bool { return v.Actors[i].Label < v.Actors[j].Label })
 	if len(events) > auditPageSize {
 		events = events[:auditPageSize]
@@ -86,11 +103,8 @@ func (db *Dashboard) auditPage(w http.ResponseWriter, r *http.Request, c *reqCtx
 		v.Older = older.Encode()
 	}
 	for _, e := range events {
-		row := auditRow{E: e, Actor: actorLabel(e, names)}
-		for k, val := range e.Details {
-			row.Details = append(row.Details, k+"="+val)
-		}
-		sort.Strings(row.Details)
+		row := auditRow{E: e, Details: auditDetails(e.Details, groups, db.d.Now())}
+		row.Actor, row.ActorID, row.Named = actorLabel(e, names, tokens)
 		switch e.TargetType {
 		case "group":
 			row.Link = "/dashboard/groups/" + e.TargetID
@@ -107,14 +121,20 @@ func (db *Dashboard) auditPage(w http.ResponseWriter, r *http.Request, c *reqCtx
 	return nil
 }
 
-func actorLabel(e *platform.AuditEvent, names map[string]string) string {
+// actorLabel names who acted: a person by email, an admin token by name;
+// id is the ID of an actor that is no person, and named reports whether
+// label names it.
+func actorLabel(e *platform.AuditEvent, names, tokens map[string]string) (label, id string, named bool) {
 	switch e.ActorType {
 	case platform.ActorUser:
-		return nameOr(names, e.ActorID)
+		return nameOr(names, e.ActorID), "", true
 	case platform.ActorAdminToken:
-		return "admin token " + e.ActorID
+		if n, ok := tokens[e.ActorID]; ok {
+			return "Admin token “" + n + "”", e.ActorID, true
+		}
+		return "Admin token", e.ActorID, false
 	case platform.ActorAPIKey:
-		return "API key " + e.ActorID
+		return "API key", e.ActorID, false
 	}
-	return string(e.ActorType)
+	return string(e.ActorType), "", true
 }

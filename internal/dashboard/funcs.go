@@ -3,6 +3,7 @@ package dashboard
 import (
 	"fmt"
 	"html/template"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ func templateFuncs(base string, assets map[string]asset) template.FuncMap {
 			return base + "/dashboard/static/" + name + "?v=" + assets[name].version
 		},
 		"usd":      usd,
+		"cents":    centsHTML,
 		"usdExact": func(m money.Micros) string { return "$" + money.Decimal(m) },
 		"num":      num,
 		"dt":       dt,
@@ -29,7 +31,15 @@ func templateFuncs(base string, assets map[string]asset) template.FuncMap {
 			}
 			return dt(*t)
 		},
-		"date":     func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+		"date":  func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+		"when":  when,
+		"stamp": stamp,
+		"words": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+		// breakAfterDots lets "billing.transaction_posted" wrap after its
+		// dots, where it reads well, instead of anywhere.
+		"breakAfterDots": func(s string) template.HTML {
+			return template.HTML(strings.ReplaceAll(template.HTMLEscapeString(s), ".", ".<wbr>"))
+		},
 		"ago":      ago,
 		"roles":    func() []platform.Role { return platform.Roles },
 		"roleDesc": func(r platform.Role) string { return r.Description() },
@@ -83,6 +93,38 @@ func usd(m money.Micros) string {
 	return "$" + s
 }
 
+// cents writes an amount for a glance: to the nearest cent (half away from
+// zero) from a dollar up, where fractions of a cent are noise; below a
+// dollar, where they are much of the amount, every significant
+// micro-dollar, as usd does. exact is usd's writing, and rounded reports
+// whether shown differs from it.
+func cents(m money.Micros) (shown, exact string, rounded bool) {
+	exact = usd(m)
+	r := m % 10_000
+	if r == 0 || (m < money.PerDollar && m > -money.PerDollar) {
+		return exact, exact, false
+	}
+	c := m - r
+	switch {
+	case r >= 5_000 && c <= math.MaxInt64-10_000:
+		c += 10_000
+	case r <= -5_000 && c >= math.MinInt64+10_000:
+		c -= 10_000
+	}
+	return usd(c), exact, true
+}
+
+// centsHTML is cents for templates: a rounded amount carries its exact
+// value in a tooltip.
+func centsHTML(m money.Micros) template.HTML {
+	shown, exact, rounded := cents(m)
+	if !rounded {
+		// Digits, separators and signs only: nothing to escape.
+		return template.HTML(shown)
+	}
+	return template.HTML(`<span class="rounded" title="` + exact + ` exactly">` + shown + `</span>`)
+}
+
 // num writes an integer with thousands separators.
 func num(v any) string {
 	switch n := v.(type) {
@@ -120,6 +162,23 @@ func dt(t time.Time) string {
 	}
 	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
+
+// when writes an instant compactly, to the minute in UTC: "Nov 26, 14:45
+// UTC", with the year when it is not now's ("Dec 31 2025, 23:59 UTC").
+// Tables show it; stamp goes in its title.
+func when(t, now time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	t = t.UTC()
+	if t.Year() == now.UTC().Year() {
+		return t.Format("Jan 2, 15:04 UTC")
+	}
+	return t.Format("Jan 2 2006, 15:04 UTC")
+}
+
+// stamp writes an instant exactly, in RFC 3339 (UTC).
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // ago writes how long before now t was, roughly.
 func ago(t *time.Time, now time.Time) string {

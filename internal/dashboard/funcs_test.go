@@ -73,3 +73,52 @@ func TestChartSVG(t *testing.T) {
 		t.Error("a series name reached the SVG unescaped")
 	}
 }
+
+func TestCents(t *testing.T) {
+	tests := []struct {
+		m            money.Micros
+		shown, exact string
+		wantRounded  bool
+	}{
+		{0, "$0.00", "$0.00", false},
+		{60_500_000, "$60.50", "$60.50", false},
+		{999_994_904, "$999.99", "$999.994904", true},
+		{999_995_000, "$1,000.00", "$999.995", true},
+		{1_000_004_999, "$1,000.00", "$1,000.004999", true},
+		{-2_345_678, "−$2.35", "−$2.345678", true},
+		// Below a dollar the fraction of a cent is much of the amount.
+		{5_096, "$0.005096", "$0.005096", false},
+		{999_999, "$0.999999", "$0.999999", false},
+		{-5_096, "−$0.005096", "−$0.005096", false},
+	}
+	for _, tt := range tests {
+		shown, exact, rounded := cents(tt.m)
+		if shown != tt.shown || exact != tt.exact || rounded != tt.wantRounded {
+			t.Errorf("cents(%d) = %q, %q, %v; want %q, %q, %v", tt.m, shown, exact, rounded, tt.shown, tt.exact, tt.wantRounded)
+		}
+	}
+	if got, want := string(centsHTML(999_994_904)), `<span class="rounded" title="$999.994904 exactly">$999.99</span>`; got != want {
+		t.Errorf("centsHTML = %s, want %s", got, want)
+	}
+}
+
+func TestWhen(t *testing.T) {
+	now := time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)
+	tests := []struct {
+		t    time.Time
+		want string
+	}{
+		{time.Date(2026, 11, 26, 14, 45, 59, 0, time.UTC), "Nov 26, 14:45 UTC"},
+		{time.Date(2026, 1, 2, 3, 4, 0, 0, time.FixedZone("CET", 3600)), "Jan 2, 02:04 UTC"},
+		{time.Date(2025, 12, 31, 23, 59, 0, 0, time.UTC), "Dec 31 2025, 23:59 UTC"},
+		{time.Time{}, "—"},
+	}
+	for _, tt := range tests {
+		if got := when(tt.t, now); got != tt.want {
+			t.Errorf("when(%v) = %q, want %q", tt.t, got, tt.want)
+		}
+	}
+	if got := stamp(time.Date(2026, 11, 26, 15, 45, 0, 0, time.FixedZone("X", 3600))); got != "2026-11-26T14:45:00Z" {
+		t.Errorf("stamp = %q", got)
+	}
+}

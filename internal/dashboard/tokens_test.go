@@ -76,7 +76,7 @@ func TestAuditLogFiltersAndPages(t *testing.T) {
 	if n := strings.Count(p.body, `data-testid="audit-row"`); n != 1 {
 		t.Fatalf("filtered to one target: %d events", n)
 	}
-	contains(t, "filtered", p.body, "<code>group.created</code>", h.email, `href="/dashboard/groups/`+g+`"`)
+	contains(t, "filtered", p.body, "<code>group.<wbr>created</code>", h.email, `href="/dashboard/groups/`+g+`"`)
 	p = b.must(http.StatusOK, "/dashboard/audit?actor=usr_nobody")
 	contains(t, "no match", p.body, `data-testid="audit-empty"`, "Nothing matches")
 }

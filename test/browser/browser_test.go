@@ -198,6 +198,7 @@ func (b *browser) load(what string, trigger ...chromedp.Action[chromedp.Void]) i
 	}
 	b.last = resp
 	b.check(what)
+	b.checkTables(what)
 	return resp.Status
 }
 
@@ -238,6 +239,7 @@ func (b *browser) history(delta int64) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	b.check(what)
+	b.checkTables(what)
 }
 
 // click clicks the element with this CSS selector and waits for the page
@@ -266,6 +268,36 @@ func (b *browser) check(what string) {
 		if strings.Contains(h, s) {
 			b.t.Fatalf("%s: after %q the page %s contains the %s", b.name, what, loc, label)
 		}
+	}
+}
+
+// desktopWidth is the narrowest window the tables must fit without
+// scrolling sideways; narrower ones may scroll them (or stack them).
+const desktopWidth = 1024
+
+// wideTable is a table wider than its container, as checkTables sees it.
+type wideTable struct {
+	Table  string `json:"table"`
+	Scroll int    `json:"scroll"`
+	Client int    `json:"client"`
+}
+
+// checkTables fails the test when, in a desktop-wide window, a table of the
+// current page is wider than its container: the person would have to
+// scroll it sideways to read a column (the audit log once hid its details
+// that way).
+func (b *browser) checkTables(what string) {
+	b.t.Helper()
+	wide := value(b, "measure the tables", chromedp.Evaluate[[]wideTable](fmt.Sprintf(`(() => {
+		if (window.innerWidth < %d) return [];
+		return [...document.querySelectorAll("table")].map(t => {
+			const c = t.parentElement;
+			return {table: t.id || t.className || "table", scroll: c.scrollWidth, client: c.clientWidth};
+		}).filter(w => w.client > 0 && w.scroll > w.client + 1);
+	})()`, desktopWidth)))
+	for _, w := range wide {
+		b.t.Errorf("%s: after %q the table %s at %s is %dpx wide in a %dpx container: it scrolls sideways",
+			b.name, what, w.Table, b.redact(b.location()), w.Scroll, w.Client)
 	}
 }
 

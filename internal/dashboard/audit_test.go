@@ -1,0 +1,41 @@
+package dashboard_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/tollgate-dev/tollgate/internal/billing"
+	"github.com/tollgate-dev/tollgate/internal/governance"
+	"github.com/tollgate-dev/tollgate/internal/platform"
+)
+
+// TestAuditDetailsReadable checks that the audit log writes its events'
+// details for people: a role change as "member → admin", amounts in
+// dollars (rounded to the cent, exact in a tooltip), instants on one line
+// with their RFC 3339 form in a tooltip, and never as raw key=value pairs.
+func TestAuditDetailsReadable(t *testing.T) {
+	h := newHarness(t)
+	ctx := t.Context()
+	m := must(h.gov.AddMember(ctx, h.owner, governance.NewMember{Email: "ada@acme.test", Role: platform.RoleMember}))
+	must(h.gov.SetMemberRole(ctx, h.owner, m.UserID, platform.RoleAdmin))
+	must(h.bill.Post(ctx, h.owner, billing.PostRequest{Kind: billing.KindTopUp, Amount: 1_234_567_891, Memo: "invoice 9"}))
+	g := h.group("prod")
+	k, _ := h.key(g, "web")
+	must(h.gov.RotateKey(ctx, h.owner, k, nil))
+
+	b := h.browser()
+	b.signIn(h.email, h.passwd)
+	p := b.must(http.StatusOK, "/dashboard/audit")
+	// html/template writes "+" as &#43;.
+	contains(t, "audit", p.body,
+		"<dt>Role</dt> <dd>member → admin</dd>",
+		`<dt>Amount</dt> <dd title="&#43;$1,234.567891 exactly">&#43;$1,234.57</dd>`,
+		`<dt>Balance after</dt> <dd title="$1,234.567891 exactly">$1,234.57</dd>`,
+		`<dt>Kind</dt> <dd>topup</dd>`,
+		// The group is named and linked; the rotation says until when.
+		`<a href="/dashboard/groups/`+g+`">prod</a>`,
+		"<dt>Old key works until</dt>",
+		`<td class="nowrap" data-label="When"><time datetime="`,
+		"<code>member.<wbr>role_changed</code>")
+	lacks(t, "audit", p.body, "amount_micros", "balance_after_micros", "=member", "from=", "old_expires_at")
+}
