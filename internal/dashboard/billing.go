@@ -26,6 +26,9 @@ type tierView struct {
 	Next   money.Micros
 	ToNext money.Micros
 	Tiers  []tierRow
+	// NoDefaults is set when no tier RPM is configured (limits.tier_rpm
+	// empty): the tiers then limit nothing by themselves.
+	NoDefaults bool
 }
 
 type tierRow struct {
@@ -198,15 +201,25 @@ func (db *Dashboard) tier(a *billing.Account) tierView {
 		}
 		return strings.Compare(a, b)
 	})
+	t.NoDefaults = len(models) == 0
+	_, others := db.d.TierRPM["*"]
 	for i := 0; i <= len(billing.TierThresholds); i++ {
 		row := tierRow{Tier: i, Current: i == a.Tier}
 		if i > 0 {
 			row.Threshold = billing.TierThresholds[i-1]
 		}
 		for _, m := range models {
-			if rpm := db.d.TierRPM[m]; i < len(rpm) {
-				row.RPM = append(row.RPM, modelRPM{Model: modelLabel(m), RPM: rpm[i]})
+			// As the gate does: a tier past a short list takes its last
+			// value; an empty list (or 0) is no limit.
+			var rpm int64
+			if l := db.d.TierRPM[m]; len(l) > 0 {
+				rpm = l[min(i, len(l)-1)]
 			}
+			row.RPM = append(row.RPM, modelRPM{Model: modelLabel(m), RPM: rpm})
+		}
+		if !others && !t.NoDefaults {
+			// Models the table does not name are not limited by default.
+			row.RPM = append(row.RPM, modelRPM{Model: modelLabel("*")})
 		}
 		t.Tiers = append(t.Tiers, row)
 	}

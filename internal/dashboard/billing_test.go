@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/billing"
+	"github.com/tollgate-dev/tollgate/internal/dashboard"
 	"github.com/tollgate-dev/tollgate/internal/money"
 	"github.com/tollgate-dev/tollgate/internal/platform"
 )
@@ -113,4 +114,51 @@ func TestLimitsShowConsumption(t *testing.T) {
 	row := regexp.MustCompile(`(?s)<tr data-scope="group:` + g + `">.*?</tr>`).FindString(p.body)
 	contains(t, "limit row", row, "<code>sonar</code>", ">60<", "10,000", "2 req", "of 60", "300 tokens")
 	contains(t, "tier defaults", p.body, `id="tier-defaults"`, "50 RPM")
+}
+
+// TestBillingTierDefaultsAndBalance checks the tier table's Default RPM
+// column with and without limits.tier_rpm, and that a balance with a
+// fraction of a cent is shown to the cent with its exact value in a
+// tooltip.
+func TestBillingTierDefaultsAndBalance(t *testing.T) {
+	tests := []struct {
+		name         string
+		tierRPM      map[string][]int64
+		want, unwant []string
+	}{
+		{"configured", map[string][]int64{"*": {50, 150, 500, 1000, 4000, 4000}, "sonar-deep-research": {5, 10, 20, 40, 60, 0}},
+			[]string{`<span class="num">5</span> <span class="muted">sonar-deep-research</span>`,
+				`<span class="num">150</span> <span class="muted">other models</span>`,
+				`<span class="num">no limit</span> <span class="muted">sonar-deep-research</span>`,
+				"replace these defaults"},
+			[]string{"No default RPM is configured"}},
+		{"without other models", map[string][]int64{"search": {3000, 3000, 3000, 3000, 3000, 3000}},
+			[]string{`<span class="num">3,000</span> <span class="muted">search</span>`,
+				`<span class="num">no limit</span> <span class="muted">other models</span>`},
+			[]string{"No default RPM is configured"}},
+		{"none", nil,
+			[]string{"No default RPM is configured", `<td><span class="muted">—</span></td>`},
+			[]string{`class="rpm-list"`, "replace these defaults"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarnessWith(t, "", false, func(d *dashboard.Deps) { d.TierRPM = tt.tierRPM })
+			must(h.bill.Post(t.Context(), h.owner, billing.PostRequest{Kind: billing.KindTopUp, Amount: 1_000_000_000}))
+			g := h.group("prod")
+			k, _ := h.key(g, "web")
+			h.settle(g, k, "sonar", 5_096, h.clock.Now().Add(-time.Minute))
+			b := h.browserIn(t)
+			b.signIn(h.email, h.passwd)
+			p := b.must(http.StatusOK, "/dashboard/billing")
+			contains(t, "billing", p.body, tt.want...)
+			lacks(t, "billing", p.body, tt.unwant...)
+			// $999.994904: to the cent, exactly in the tooltip; the usage
+			// line itself keeps its fraction of a cent.
+			contains(t, "balance", p.body,
+				`id="balance"><span class="rounded" title="$999.994904 exactly">$999.99</span><`,
+				`<td class="num"><span class="rounded" title="$999.994904 exactly">$999.99</span></td>`,
+				"−$0.005096")
+			lacks(t, "balance", p.body, `id="balance">$999.994904<`)
+		})
+	}
 }

@@ -78,8 +78,8 @@ func newHarness(t *testing.T) *harness {
 }
 
 // newHarnessWith mounts Tollgate under basePath, behind a proxy trusted or
-// not.
-func newHarnessWith(t *testing.T, basePath string, trustProxy bool) *harness {
+// not; opts change the dashboard's dependencies before it is built.
+func newHarnessWith(t *testing.T, basePath string, trustProxy bool, opts ...func(*dashboard.Deps)) *harness {
 	t.Helper()
 	ctx := context.Background()
 	h := &harness{t: t, clock: &clock{t: time.Date(2026, 5, 14, 9, 30, 0, 0, time.UTC)}, logs: &syncBuffer{}}
@@ -98,8 +98,12 @@ func newHarnessWith(t *testing.T, basePath string, trustProxy bool) *harness {
 	h.bill = billing.NewService(st, nil, h.clock.Now)
 	h.sess = session.New(st, h.gov, session.Config{}, h.clock.Now)
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	d, err := dashboard.New(dashboard.Deps{Gov: h.gov, Billing: h.bill, Sessions: h.sess, Log: log, Now: h.clock.Now,
-		BasePath: basePath, TrustProxy: trustProxy, RotationGrace: time.Hour, TierRPM: map[string][]int64{"*": {50, 50, 500, 1000, 2000, 4000}}})
+	deps := dashboard.Deps{Gov: h.gov, Billing: h.bill, Sessions: h.sess, Log: log, Now: h.clock.Now,
+		BasePath: basePath, TrustProxy: trustProxy, RotationGrace: time.Hour, TierRPM: map[string][]int64{"*": {50, 50, 500, 1000, 2000, 4000}}}
+	for _, o := range opts {
+		o(&deps)
+	}
+	d, err := dashboard.New(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
