@@ -56,7 +56,9 @@ func (db *Dashboard) showNewKey(w http.ResponseWriter, r *http.Request, c *reqCt
 // secretView is the page that shows a new secret, once.
 type secretView struct {
 	// What is "API key" or "Admin token".
-	What   string
+	What string
+	// Verb says what happened to it: "created" (the default) or "rotated".
+	Verb   string
 	Name   string
 	Secret string
 	Hint   string
@@ -112,9 +114,12 @@ func (db *Dashboard) showSecret(w http.ResponseWriter, r *http.Request, c *reqCt
 	if v.SecretID == "" {
 		v.SecretID, v.CopyID = "new-key-secret", "copy-key"
 	}
+	if v.Verb == "" {
+		v.Verb = "created"
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
-	db.render(w, r, http.StatusCreated, "secret", db.view(r, c, navOf(v.Back), v.What+" created", v))
+	db.render(w, r, http.StatusCreated, "secret", db.view(r, c, navOf(v.Back), v.What+" "+v.Verb, v))
 }
 
 func navOf(back string) string {
@@ -248,7 +253,7 @@ func (db *Dashboard) rotateKey(w http.ResponseWriter, r *http.Request, c *reqCtx
 		grace := time.Duration(secs) * time.Second
 		var rot *governance.Rotation
 		if rot, err = db.d.Gov.RotateKey(r.Context(), c.p, id, &grace); err == nil {
-			db.showSecret(w, r, c, &secretView{What: "API key", Name: rot.New.Name, Secret: rot.Secret, Hint: rot.New.Hint,
+			db.showSecret(w, r, c, &secretView{What: "API key", Verb: "rotated", Name: rot.New.Name, Secret: rot.Secret, Hint: rot.New.Hint,
 				Back: "/dashboard/groups/" + rot.New.GroupID, BackLabel: "back to the group's keys", ExpiresAt: rot.New.ExpiresAt,
 				OldHint: rot.Old.Hint, OldUntil: rot.Old.ExpiresAt})
 			return nil

@@ -139,7 +139,9 @@ func TestRevokeAndRotate(t *testing.T) {
 	if p.status != http.StatusCreated || secretRE.FindStringSubmatch(p.body) == nil {
 		t.Fatalf("rotate = %d:\n%s", p.status, p.body)
 	}
-	contains(t, "rotation", p.body, "keeps working until")
+	contains(t, "rotation", p.body, "keeps working until", "<title>API key rotated · Tollgate</title>",
+		`<h1 id="secret-page-title">API key rotated</h1>`, `<p class="replaces" id="replaced-key">`)
+	lacks(t, "rotation", p.body, "API key created")
 	old := must(h.gov.Key(t.Context(), h.owner, keyID))
 	if old.Status(h.clock.Now()) != platform.KeyRotating {
 		t.Fatalf("old key is %s after rotation, want rotating", old.Status(h.clock.Now()))

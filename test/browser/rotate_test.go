@@ -50,6 +50,15 @@ func TestRotateKey(t *testing.T) {
 	if newKey == oldKey {
 		t.Fatal("rotation showed the old key")
 	}
+	if h := b.text("#secret-page-title"); h != "API key rotated" {
+		t.Errorf("the page showing the rotated key is titled %q, want \"API key rotated\"", h)
+	}
+	// The paragraph about the replaced key stands clear of the key's field.
+	gap := value(b, "measure", chromedp.Evaluate[float64](`document.getElementById("replaced-key").getBoundingClientRect().top -
+		document.querySelector(".secret-row").getBoundingClientRect().bottom`))
+	if gap < 12 {
+		t.Errorf("the paragraph about the replaced key is %gpx below the key's field, want at least 12", gap)
+	}
 	b.screenshot("key-rotated")
 	for _, k := range []struct{ name, key string }{{"old", oldKey}, {"new", newKey}} {
 		if code := s.whoami(t, k.key); code != 200 {

@@ -90,6 +90,9 @@ func TestSeedFlow(t *testing.T) {
 	if w := b.text("#secret-warning"); !strings.Contains(w, "only time it is shown") {
 		t.Errorf("the key is shown without the shown-once warning: %q", w)
 	}
+	if h := b.text("#secret-page-title"); h != "API key created" {
+		t.Errorf("the page showing the new key is titled %q, want \"API key created\"", h)
+	}
 	b.screenshot("key-created")
 
 	// Copy it with the button and read the clipboard back: the key used
