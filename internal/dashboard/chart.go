@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tollgate-dev/tollgate/internal/money"
 )
 
 // Charts are SVG drawn here, on the server, from the usage rollups: they
@@ -36,7 +39,11 @@ type chart struct {
 	// Narrow charts (half the page wide) get a narrower drawing, so
 	// their labels are as large as the wide chart's.
 	Narrow bool
+	// Format writes a value (tooltips; axis labels when Ticks is nil).
 	Format func(float64) string
+	// Ticks writes the axis labels all at once, so that they can share a
+	// number of decimals ("$0.000", "$0.002", not "$0.00", "$0.002").
+	Ticks func(values []float64) []string
 }
 
 // Chart geometry, in viewBox units (the SVG scales to its container).
@@ -72,24 +79,34 @@ func (c *chart) SVG() template.HTML {
 		}
 		top = math.Max(top, sum)
 	}
-	ymax, step := niceScale(top, 4)
-	if c.Integer && step < 1 {
-		step, ymax = 1, math.Max(1, math.Ceil(top))
-	}
+	ymax, step := niceScale(top, 4, c.Integer)
 	y := func(v float64) float64 { return chartTop + plotH - v/ymax*plotH }
 	fmt.Fprintf(&b, `<svg class="chart" id="%s" data-testid="%s" viewBox="0 0 %g %g" role="img" aria-labelledby="%s-title">`,
 		c.ID, c.ID, width, chartH, c.ID)
 	fmt.Fprintf(&b, `<title id="%s-title">%s</title>`, c.ID, template.HTMLEscapeString(c.Title))
-	// Horizontal grid lines with their values.
-	for v := 0.0; v <= ymax+step/2; v += step {
+	// Horizontal grid lines with their values (multiples of the step, not
+	// sums, so that no rounding error creeps in).
+	var ticks []float64
+	for i := 0; float64(i)*step <= ymax+step/2; i++ {
+		ticks = append(ticks, float64(i)*step)
+	}
+	tickLabels := make([]string, len(ticks))
+	if c.Ticks != nil {
+		tickLabels = c.Ticks(ticks)
+	} else {
+		for i, v := range ticks {
+			tickLabels[i] = c.Format(v)
+		}
+	}
+	for i, v := range ticks {
 		yy := y(v)
 		cls := "grid"
-		if v == 0 {
+		if i == 0 {
 			cls = "axis"
 		}
 		fmt.Fprintf(&b, `<line class="%s" x1="%g" x2="%g" y1="%.1f" y2="%.1f"/>`, cls, chartLeft, width-chartRight, yy, yy)
 		fmt.Fprintf(&b, `<text x="%g" y="%.1f" text-anchor="end" dominant-baseline="middle">%s</text>`,
-			chartLeft-8, yy, template.HTMLEscapeString(c.Format(v)))
+			chartLeft-8, yy, template.HTMLEscapeString(tickLabels[i]))
 	}
 	if n == 0 {
 		b.WriteString(`</svg>`)
@@ -175,17 +192,127 @@ func bucketLabel(t time.Time, hourly, short bool) string {
 
 // niceScale returns an axis maximum at or above v and the step between its
 // grid lines, both round numbers (1, 2, 2.5 or 5 times a power of ten).
-func niceScale(v float64, lines int) (top, step float64) {
+// An integer axis (counts, micro-dollars) only gets whole steps: a line
+// at 2.5 requests would be labelled "2".
+func niceScale(v float64, lines int, integer bool) (top, step float64) {
 	if v <= 0 {
 		return float64(lines), 1
 	}
 	raw := v / float64(lines)
 	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step = 0
 	for _, m := range []float64{1, 2, 2.5, 5, 10} {
-		step = m * mag
-		if step >= raw {
+		s := m * mag
+		if integer {
+			if s < 1 || math.Abs(s-math.Round(s)) > 1e-9 {
+				continue
+			}
+			s = math.Round(s)
+		}
+		if s >= raw {
+			step = s
 			break
 		}
 	}
+	if step == 0 { // an integer axis below one step of 1
+		step = 1
+	}
 	return step * math.Ceil(v/step-1e-9), step
+}
+
+// usdTicks writes micro-dollar axis values as dollars, all with the same
+// number of decimals: none when every value is whole dollars, otherwise
+// the fewest (at least two, at most six) that write every value exactly.
+func usdTicks(values []float64) []string {
+	ms := make([]int64, len(values))
+	dec := 0
+	for i, v := range values {
+		ms[i] = int64(math.Round(v))
+		dec = max(dec, decimalsOf(ms[i], 6))
+	}
+	if dec > 0 {
+		dec = max(dec, 2)
+	}
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		// money.Format is the one exact writing of an amount: "-0.002000".
+		whole, frac, _ := strings.Cut(money.Format(money.Micros(m)), ".")
+		sign := ""
+		if strings.HasPrefix(whole, "-") {
+			sign, whole = "−", whole[1:]
+		}
+		n, _ := strconv.ParseInt(whole, 10, 64)
+		out[i] = sign + "$" + group(n)
+		if dec > 0 {
+			out[i] += "." + frac[:dec]
+		}
+	}
+	return out
+}
+
+// countTicks writes count axis values briefly ("2.5K"), in one unit (K, M
+// or B: the largest the step reaches) and with one number of decimals;
+// the baseline is "0".
+func countTicks(values []float64) []string {
+	ns := make([]int64, len(values))
+	for i, v := range values {
+		ns[i] = int64(math.Round(v))
+	}
+	step := int64(1)
+	if len(ns) > 1 {
+		step = ns[1] - ns[0]
+	}
+	scale, unit := 0, ""
+	for _, u := range []struct {
+		scale int
+		unit  string
+	}{{9, "B"}, {6, "M"}, {3, "K"}} {
+		if step >= pow10(u.scale) {
+			scale, unit = u.scale, u.unit
+			break
+		}
+	}
+	dec := 0
+	for _, n := range ns {
+		dec = max(dec, decimalsOf(n, scale))
+	}
+	out := make([]string, len(ns))
+	for i, n := range ns {
+		if n == 0 {
+			out[i] = "0"
+			continue
+		}
+		p := pow10(scale)
+		out[i] = group(n / p)
+		if dec > 0 {
+			out[i] += "." + fmt.Sprintf("%0*d", scale, n%p)[:dec]
+		}
+		out[i] += unit
+	}
+	return out
+}
+
+// decimalsOf is how many decimals n/10^scale needs to be written exactly.
+func decimalsOf(n int64, scale int) int {
+	f := n % pow10(scale)
+	if f < 0 {
+		f = -f
+	}
+	if f == 0 {
+		return 0
+	}
+	d := scale
+	for f%10 == 0 {
+		f /= 10
+		d--
+	}
+	return d
+}
+
+func pow10(n int) int64 {
+	p := int64(1)
+	for range n {
+		p *= 10
+	}
+	return p
 }

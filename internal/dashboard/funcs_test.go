@@ -1,6 +1,8 @@
 package dashboard
 
 import (
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,22 +12,62 @@ import (
 
 func TestNiceScale(t *testing.T) {
 	tests := []struct {
-		v, top, step float64
+		v       float64
+		integer bool
+		top     float64
+		step    float64
 	}{
-		{0, 4, 1},
-		{1, 1, 0.25},
-		{3, 3, 1},
-		{7, 8, 2},
-		{480, 600, 200},
-		{610, 800, 200},
-		{0.0042, 0.006, 0.002},
-		{123456, 150000, 50000},
+		{0, false, 4, 1},
+		{1, false, 1, 0.25},
+		{3, false, 3, 1},
+		{7, false, 8, 2},
+		{480, false, 600, 200},
+		{610, false, 800, 200},
+		{0.0042, false, 0.006, 0.002},
+		{123456, false, 150000, 50000},
+		{10, false, 10, 2.5},
+		// Integer axes never get a line between two whole values.
+		{1, true, 1, 1},
+		{3, true, 3, 1},
+		{10, true, 10, 5},
+		{7, true, 8, 2},
+		{5096, true, 6000, 2000},
+		{100, true, 100, 25},
 	}
 	for _, tt := range tests {
-		top, step := niceScale(tt.v, 4)
+		top, step := niceScale(tt.v, 4, tt.integer)
 		if !near(top, tt.top) || !near(step, tt.step) || top < tt.v {
-			t.Errorf("niceScale(%g) = %g, %g; want %g, %g", tt.v, top, step, tt.top, tt.step)
+			t.Errorf("niceScale(%g, %v) = %g, %g; want %g, %g", tt.v, tt.integer, top, step, tt.top, tt.step)
 		}
+	}
+}
+
+func TestAxisTicks(t *testing.T) {
+	tests := []struct {
+		name   string
+		format func([]float64) []string
+		values []float64
+		want   []string
+	}{
+		{"sub-cent dollars", usdTicks, []float64{0, 2000, 4000, 6000}, []string{"$0.000", "$0.002", "$0.004", "$0.006"}},
+		{"quarter cents", usdTicks, []float64{0, 2500, 5000, 7500}, []string{"$0.0000", "$0.0025", "$0.0050", "$0.0075"}},
+		{"micro-dollars", usdTicks, []float64{0, 1, 2, 3}, []string{"$0.000000", "$0.000001", "$0.000002", "$0.000003"}},
+		{"cents", usdTicks, []float64{0, 50_000, 100_000}, []string{"$0.00", "$0.05", "$0.10"}},
+		{"dimes", usdTicks, []float64{0, 500_000, 1_000_000, 1_500_000}, []string{"$0.00", "$0.50", "$1.00", "$1.50"}},
+		{"whole dollars", usdTicks, []float64{0, 5e6, 10e6, 15e6}, []string{"$0", "$5", "$10", "$15"}},
+		{"thousands of dollars", usdTicks, []float64{0, 2.5e9, 5e9}, []string{"$0", "$2,500", "$5,000"}},
+		{"small counts", countTicks, []float64{0, 25, 50, 75, 100}, []string{"0", "25", "50", "75", "100"}},
+		{"counts under a step of 1K", countTicks, []float64{0, 250, 500, 750, 1000}, []string{"0", "250", "500", "750", "1,000"}},
+		{"thousands", countTicks, []float64{0, 2500, 5000, 7500, 10000}, []string{"0", "2.5K", "5.0K", "7.5K", "10.0K"}},
+		{"whole thousands", countTicks, []float64{0, 5000, 10000}, []string{"0", "5K", "10K"}},
+		{"millions", countTicks, []float64{0, 2.5e6, 5e6}, []string{"0", "2.5M", "5.0M"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.format(tt.values); !slices.Equal(got, tt.want) {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
 
@@ -120,5 +162,26 @@ func TestWhen(t *testing.T) {
 	}
 	if got := stamp(time.Date(2026, 11, 26, 15, 45, 0, 0, time.FixedZone("X", 3600))); got != "2026-11-26T14:45:00Z" {
 		t.Errorf("stamp = %q", got)
+	}
+}
+
+// TestCostAxis draws a cost chart whose largest value is a fraction of a
+// cent: its axis labels must all have the same number of decimals.
+func TestCostAxis(t *testing.T) {
+	day := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	c := &chart{ID: "cost", Title: "Cost", Buckets: []time.Time{day, day.AddDate(0, 0, 1)}, Line: true, Narrow: true, Integer: true,
+		Format: func(x float64) string { return usd(money.Micros(x)) }, Ticks: usdTicks,
+		Series: []series{{Name: "All", Values: []float64{0, 5096}}}}
+	svg := string(c.SVG())
+	labels := regexp.MustCompile(`dominant-baseline="middle">([^<]*)</text>`).FindAllStringSubmatch(svg, -1)
+	var got []string
+	for _, l := range labels {
+		got = append(got, l[1])
+	}
+	if want := []string{"$0.000", "$0.002", "$0.004", "$0.006"}; !slices.Equal(got, want) {
+		t.Errorf("cost axis labels %q, want %q", got, want)
+	}
+	if !strings.Contains(svg, "<title>May 2 · All: $0.005096</title>") {
+		t.Errorf("the tooltip lost the exact cost:\n%s", svg)
 	}
 }

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -336,9 +337,10 @@ func (db *Dashboard) buildCharts(v *usageView, f *usageFilter, rows []billing.Us
 	v.Requests = &chart{ID: "chart-requests", Title: "Requests per " + string(f.Granularity), Buckets: buckets, Hourly: hourly,
 		Integer: true, Format: func(x float64) string { return num(int64(x)) }}
 	v.Tokens = &chart{ID: "chart-tokens", Title: "Tokens per " + string(f.Granularity), Buckets: buckets, Hourly: hourly,
-		Integer: true, Narrow: true, Format: compact}
+		Integer: true, Narrow: true, Format: compact, Ticks: countTicks}
+	// Costs are whole micro-dollars: an integer axis.
 	v.Cost = &chart{ID: "chart-cost", Title: "Cost per " + string(f.Granularity), Buckets: buckets, Hourly: hourly,
-		Line: true, Narrow: true, Format: func(x float64) string { return usd(money.Micros(x)) }}
+		Line: true, Narrow: true, Integer: true, Format: func(x float64) string { return usd(money.Micros(math.Round(x))) }, Ticks: usdTicks}
 	for i, a := range order {
 		cls := "swatch s" + strconv.Itoa(min(i, len(palette)-1))
 		v.Requests.Series = append(v.Requests.Series, series{Name: a.Name, Values: a.req, Class: cls})

@@ -158,6 +158,20 @@ func TestSeedFlow(t *testing.T) {
 	if n := sumOfTips(t, bars); n != 1 {
 		t.Fatalf("the requests chart's bars add up to %g requests (%q), want 1", n, bars)
 	}
+	// The cost axis writes its labels with one number of decimals.
+	ticks := value(b, "read the cost axis", chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll("#chart-cost text[dominant-baseline=middle]")].map(t => t.textContent)`))
+	if len(ticks) < 2 {
+		t.Fatalf("the cost chart's axis has labels %q", ticks)
+	}
+	for _, tick := range ticks {
+		_, dec, _ := strings.Cut(tick, ".")
+		_, want, _ := strings.Cut(ticks[0], ".")
+		if len(dec) != len(want) {
+			t.Errorf("the cost axis mixes numbers of decimals: %q", ticks)
+			break
+		}
+	}
 	if !strings.Contains(b.text("#top-keys"), "checkout backend") {
 		t.Error("the key is not among the top keys of the usage page")
 	}
