@@ -207,6 +207,12 @@ func (d *Deps) stream(w http.ResponseWriter, r *http.Request, req *chat.Request)
 				}
 				_ = out.raw("data: [DONE]\n\n")
 				return
+			case n.err != nil && ctx.Err() != nil:
+				// The upstream read failed because the client left and took
+				// the request's context with it: an abort, not an upstream
+				// failure, whichever of the two the select saw first.
+				_ = ss.End(ctx, metering.OutcomeAborted, 499, "client disconnected")
+				return
 			case n.err != nil:
 				d.Log.WarnContext(ctx, "stream failed midway", "request_id", httpjson.RequestID(ctx), "err", n.err)
 				// Durable first, as for a stream that ends well.
