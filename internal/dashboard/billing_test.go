@@ -137,7 +137,7 @@ func TestBillingTierDefaultsAndBalance(t *testing.T) {
 				`<span class="num">no limit</span> <span class="muted">other models</span>`},
 			[]string{"No default RPM is configured"}},
 		{"none", nil,
-			[]string{"No default RPM is configured", `<td><span class="muted">—</span></td>`},
+			[]string{"No default RPM is configured", `<td data-label="Default RPM"><span class="muted">—</span></td>`},
 			[]string{`class="rpm-list"`, "replace these defaults"}},
 	}
 	for _, tt := range tests {
@@ -156,7 +156,7 @@ func TestBillingTierDefaultsAndBalance(t *testing.T) {
 			// line itself keeps its fraction of a cent.
 			contains(t, "balance", p.body,
 				`id="balance"><span class="rounded" title="$999.994904 exactly">$999.99</span><`,
-				`<td class="num"><span class="rounded" title="$999.994904 exactly">$999.99</span></td>`,
+				`<td class="num" data-label="Balance after"><span class="rounded" title="$999.994904 exactly">$999.99</span></td>`,
 				"−$0.005096")
 			lacks(t, "balance", p.body, `id="balance">$999.994904<`)
 		})

@@ -218,9 +218,9 @@ func (v scaleVariant) filter() usagegen.Filter {
 var (
 	scaleStatRE   = regexp.MustCompile(`id="total-(requests|tokens|cost)">([^<]+)<`)
 	scaleFailedRE = regexp.MustCompile(`id="total-requests">[^<]+</p><p class="stat-sub">([0-9,]+) failed<`)
-	scaleKeyRowRE = regexp.MustCompile(`<tr data-key-id="([^"]+)">.*?</td><td class="num">([0-9,]+)</td><td class="num">([0-9,]+)</td><td class="num">([^<]+)</td></tr>`)
+	scaleKeyRowRE = regexp.MustCompile(`<tr data-key-id="([^"]+)">.*?</td><td class="num" data-label="Requests">([0-9,]+)</td><td class="num" data-label="Tokens">([0-9,]+)</td><td class="num" data-label="Cost">([^<]+)</td></tr>`)
 	scaleModelsRE = regexp.MustCompile(`(?s)id="top-models".*?</table>`)
-	scaleModelRE  = regexp.MustCompile(`<tr><td><code>([^<]+)</code></td><td class="num">([0-9,]+)</td><td class="num">([0-9,]+)</td><td class="num">([^<]+)</td></tr>`)
+	scaleModelRE  = regexp.MustCompile(`<tr><td class="card-title"><code>([^<]+)</code></td><td class="num" data-label="Requests">([0-9,]+)</td><td class="num" data-label="Tokens">([0-9,]+)</td><td class="num" data-label="Cost">([^<]+)</td></tr>`)
 )
 
 // scaleTotals is what the page shows of a range: the totals, and requests,
