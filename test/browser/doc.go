@@ -7,5 +7,5 @@
 // The tests need Chromium (Debian's chromium, or the binary named by
 // TOLLGATE_CHROMIUM). Without it they skip, unless CI=true, where a missing
 // browser fails the run. Screenshots go to TOLLGATE_SCREENSHOTS when it is
-// set.
+// set; .ci/run sets it to artifacts/screenshots, which CI keeps.
 package browser
