@@ -14,12 +14,7 @@ import (
 const auditPageSize = 50
 
 // auditActions are the actions the filter offers.
-var auditActions = []string{
-	platform.AuditOrgCreated, platform.AuditOrgUpdated, platform.AuditMemberAdded, platform.AuditMemberRoleChanged,
-	platform.AuditMemberRemoved, platform.AuditUserPasswordSet, platform.AuditGroupCreated, platform.AuditGroupUpdated,
-	platform.AuditGroupDeleted, platform.AuditKeyCreated, platform.AuditKeyRenamed, platform.AuditKeyRevoked,
-	platform.AuditKeyRotated, platform.AuditAdminTokenCreated, platform.AuditAdminTokenRevoked,
-}
+var auditActions = platform.AuditActions()
 
 type auditRow struct {
 	E *platform.AuditEvent

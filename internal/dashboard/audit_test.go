@@ -39,3 +39,20 @@ func TestAuditDetailsReadable(t *testing.T) {
 		"<code>member.<wbr>role_changed</code>")
 	lacks(t, "audit", p.body, "amount_micros", "balance_after_micros", "=member", "from=", "old_expires_at")
 }
+
+// TestAuditFilterOffersEveryAction: the action filter lists every action
+// the log can hold (billing, sign-in and invitations included), and
+// filtering by a billing action finds its event.
+func TestAuditFilterOffersEveryAction(t *testing.T) {
+	h := newHarness(t)
+	must(h.bill.Post(t.Context(), h.owner, billing.PostRequest{Kind: billing.KindTopUp, Amount: 5_000_000, Memo: "filter"}))
+	b := h.browser()
+	b.signIn(h.email, h.passwd)
+	p := b.must(http.StatusOK, "/dashboard/audit")
+	for _, a := range platform.AuditActions() {
+		contains(t, "audit filter", p.body, `<option value="`+a+`"`)
+	}
+	f := b.must(http.StatusOK, "/dashboard/audit?action="+platform.AuditBillingPosted)
+	contains(t, "filtered audit", f.body, "<dt>Kind</dt> <dd>topup</dd>")
+	lacks(t, "filtered audit", f.body, "<code>session.<wbr>created</code>")
+}

@@ -55,6 +55,30 @@ const (
 	AuditInvitationRevoked  = "invitation.revoked"
 )
 
+// Audit actions of billing: money, settings, limits, caps and prices.
+const (
+	AuditBillingPosted   = "billing.transaction_posted"
+	AuditBillingSettings = "billing.settings_updated"
+	AuditLimitSet        = "billing.limit_set"
+	AuditLimitDeleted    = "billing.limit_deleted"
+	AuditCapSet          = "billing.cap_set"
+	AuditCapDeleted      = "billing.cap_deleted"
+	AuditPriceAdded      = "billing.price_added"
+)
+
+// AuditActions lists every action the audit log may hold, in a stable
+// order, for filters and documentation.
+func AuditActions() []string {
+	return []string{
+		AuditOrgCreated, AuditOrgUpdated, AuditMemberAdded, AuditMemberRoleChanged, AuditMemberRemoved,
+		AuditUserPasswordSet, AuditGroupCreated, AuditGroupUpdated, AuditGroupDeleted, AuditKeyCreated,
+		AuditKeyRenamed, AuditKeyRevoked, AuditKeyRotated, AuditAdminTokenCreated, AuditAdminTokenRevoked,
+		AuditSessionCreated, AuditSessionEnded, AuditInvitationCreated, AuditInvitationAccepted,
+		AuditInvitationRevoked, AuditBillingPosted, AuditBillingSettings, AuditLimitSet, AuditLimitDeleted,
+		AuditCapSet, AuditCapDeleted, AuditPriceAdded,
+	}
+}
+
 // AuditEvent is one append-only record of a management action.
 type AuditEvent struct {
 	ID         string

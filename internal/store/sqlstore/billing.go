@@ -35,18 +35,6 @@ const (
 	prefixPrice     = platform.PrefixPrice
 )
 
-// Billing audit actions. They belong beside platform's Audit* constants;
-// until they move there, these are the strings the audit log holds.
-const (
-	auditBillingPosted   = "billing.transaction_posted"
-	auditBillingSettings = "billing.settings_updated"
-	auditLimitSet        = "billing.limit_set"
-	auditLimitDeleted    = "billing.limit_deleted"
-	auditCapSet          = "billing.cap_set"
-	auditCapDeleted      = "billing.cap_deleted"
-	auditPriceAdded      = "billing.price_added"
-)
-
 // systemID is the CreatedBy of transactions Tollgate posts itself.
 const systemID = "system"
 

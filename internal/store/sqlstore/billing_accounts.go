@@ -196,7 +196,7 @@ func (s *Store) UpdateSettings(ctx context.Context, orgID string, set billing.Se
 		if err := s.saveAccount(b, a); err != nil {
 			return err
 		}
-		return s.audit(b.ctx, b.tx, orgID, by, auditBillingSettings, "org", orgID, details)
+		return s.audit(b.ctx, b.tx, orgID, by, platform.AuditBillingSettings, "org", orgID, details)
 	})
 	if err != nil {
 		return nil, err
@@ -292,7 +292,7 @@ func (s *Store) Post(ctx context.Context, t *billing.Transaction, by platform.Ac
 			return err
 		}
 		out = &n
-		return s.audit(b.ctx, b.tx, n.OrgID, by, auditBillingPosted, "ledger_transaction", n.ID, map[string]string{
+		return s.audit(b.ctx, b.tx, n.OrgID, by, platform.AuditBillingPosted, "ledger_transaction", n.ID, map[string]string{
 			"kind": string(n.Kind), "amount_micros": fmt.Sprint(int64(n.Amount)), "reference": n.Reference,
 			"balance_after_micros": fmt.Sprint(int64(n.BalanceAfter))})
 	})

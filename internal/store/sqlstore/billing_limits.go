@@ -117,7 +117,7 @@ func (s *Store) SetLimit(ctx context.Context, l *billing.Limit, by platform.Acto
 			if n, err := res.RowsAffected(); err != nil || n == 0 {
 				return err // there was none: nothing changed
 			}
-			return s.audit(ctx, tx, out.OrgID, by, auditLimitDeleted, string(out.Scope.Kind), out.Scope.ID, details)
+			return s.audit(ctx, tx, out.OrgID, by, platform.AuditLimitDeleted, string(out.Scope.Kind), out.Scope.ID, details)
 		}
 		if _, err := s.exec(ctx, tx, `INSERT INTO rate_limits (`+limitCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (scope_kind, scope_id, model) DO UPDATE SET rpm = excluded.rpm, tpm = excluded.tpm,
@@ -126,7 +126,7 @@ func (s *Store) SetLimit(ctx context.Context, l *billing.Limit, by platform.Acto
 			ts(out.UpdatedAt)); err != nil {
 			return fmt.Errorf("set limit: %w", err)
 		}
-		return s.audit(ctx, tx, out.OrgID, by, auditLimitSet, string(out.Scope.Kind), out.Scope.ID, details)
+		return s.audit(ctx, tx, out.OrgID, by, platform.AuditLimitSet, string(out.Scope.Kind), out.Scope.ID, details)
 	})
 	if err != nil {
 		return nil, err
@@ -190,7 +190,7 @@ func (s *Store) SetCap(ctx context.Context, c *billing.Cap, by platform.Actor) (
 			c.OrgID, string(c.Scope.Kind), c.Scope.ID, int64(c.Monthly), ts(now)); err != nil {
 			return fmt.Errorf("set cap: %w", err)
 		}
-		if err := s.audit(ctx, tx, c.OrgID, by, auditCapSet, string(c.Scope.Kind), c.Scope.ID,
+		if err := s.audit(ctx, tx, c.OrgID, by, platform.AuditCapSet, string(c.Scope.Kind), c.Scope.ID,
 			map[string]string{"monthly_cap_micros": fmt.Sprint(int64(c.Monthly))}); err != nil {
 			return err
 		}
@@ -224,7 +224,7 @@ func (s *Store) DeleteCap(ctx context.Context, orgID string, scope billing.Scope
 			}
 			return notFound("%s %s has no spend cap", scope.Kind, scope.ID)
 		}
-		return s.audit(ctx, tx, orgID, by, auditCapDeleted, string(scope.Kind), scope.ID, nil)
+		return s.audit(ctx, tx, orgID, by, platform.AuditCapDeleted, string(scope.Kind), scope.ID, nil)
 	})
 }
 

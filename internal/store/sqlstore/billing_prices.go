@@ -85,7 +85,7 @@ func (s *Store) AddPrice(ctx context.Context, p *pricing.Price, by platform.Acto
 			return conflict("price %s, or a price of %s taking effect at %s, already exists; prices are never edited: add a version with a later effective time",
 				out.ID, out.Model, out.EffectiveFrom.Format("2006-01-02T15:04:05.999999Z07:00"))
 		}
-		return s.audit(ctx, tx, "", by, auditPriceAdded, "price", out.ID, map[string]string{
+		return s.audit(ctx, tx, "", by, platform.AuditPriceAdded, "price", out.ID, map[string]string{
 			"model": out.Model, "effective_from": out.EffectiveFrom.Format("2006-01-02T15:04:05.999999Z07:00")})
 	})
 	if err != nil {
