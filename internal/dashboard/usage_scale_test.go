@@ -215,12 +215,15 @@ func (v scaleVariant) filter() usagegen.Filter {
 	return usagegen.Filter{From: v.from, To: scaleNow, GroupID: v.groupID, KeyID: v.keyID, Model: v.model}
 }
 
+// The patterns read cells by position and ignore their attributes, so a
+// change of markup that keeps the columns keeps them working; one that
+// loses them fails the test (it counts the rows it expects).
 var (
 	scaleStatRE   = regexp.MustCompile(`id="total-(requests|tokens|cost)">([^<]+)<`)
 	scaleFailedRE = regexp.MustCompile(`id="total-requests">[^<]+</p><p class="stat-sub">([0-9,]+) failed<`)
-	scaleKeyRowRE = regexp.MustCompile(`<tr data-key-id="([^"]+)">.*?</td><td class="num" data-label="Requests">([0-9,]+)</td><td class="num" data-label="Tokens">([0-9,]+)</td><td class="num" data-label="Cost">([^<]+)</td></tr>`)
+	scaleKeyRowRE = regexp.MustCompile(`<tr data-key-id="([^"]+)"[^>]*>.*?</td><td[^>]*>([0-9,]+)</td><td[^>]*>([0-9,]+)</td><td[^>]*>([^<]+)</td></tr>`)
 	scaleModelsRE = regexp.MustCompile(`(?s)id="top-models".*?</table>`)
-	scaleModelRE  = regexp.MustCompile(`<tr><td class="card-title"><code>([^<]+)</code></td><td class="num" data-label="Requests">([0-9,]+)</td><td class="num" data-label="Tokens">([0-9,]+)</td><td class="num" data-label="Cost">([^<]+)</td></tr>`)
+	scaleModelRE  = regexp.MustCompile(`<tr[^>]*><td[^>]*><code>([^<]+)</code></td><td[^>]*>([0-9,]+)</td><td[^>]*>([0-9,]+)</td><td[^>]*>([^<]+)</td></tr>`)
 )
 
 // scaleTotals is what the page shows of a range: the totals, and requests,
