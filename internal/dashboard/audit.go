@@ -125,7 +125,7 @@ func actorLabel(e *platform.AuditEvent, names, tokens map[string]string) (label,
 		return nameOr(names, e.ActorID), "", true
 	case platform.ActorAdminToken:
 		if n, ok := tokens[e.ActorID]; ok {
-			return "Admin token “" + n + "”", e.ActorID, true
+			return adminTokenLabel(n), e.ActorID, true
 		}
 		return "Admin token", e.ActorID, false
 	case platform.ActorAPIKey:

@@ -56,3 +56,28 @@ func TestAuditFilterOffersEveryAction(t *testing.T) {
 	contains(t, "filtered audit", f.body, "<dt>Kind</dt> <dd>topup</dd>")
 	lacks(t, "filtered audit", f.body, "<code>session.<wbr>created</code>")
 }
+
+// TestKeyCreatorNamed: a key created through the management API with an
+// admin token says so by the token's name, on the group's page and in the
+// audit log, for a role that may list admin tokens.
+func TestKeyCreatorNamed(t *testing.T) {
+	h := newHarness(t)
+	ctx := t.Context()
+	tok, _, err := h.gov.CreateAdminToken(ctx, h.owner, "ci deploys", platform.RoleAdmin, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byToken := platform.Principal{OrgID: h.owner.OrgID, Role: platform.RoleAdmin,
+		Actor: platform.Actor{Type: platform.ActorAdminToken, ID: tok.ID}}
+	g := h.group("prod")
+	if _, _, err := h.gov.CreateKey(ctx, byToken, g, "deploy", nil); err != nil {
+		t.Fatal(err)
+	}
+	b := h.browser()
+	b.signIn(h.email, h.passwd)
+	page := b.must(http.StatusOK, "/dashboard/groups/"+g)
+	contains(t, "group page", page.body, "Admin token “ci deploys”")
+	lacks(t, "group page", page.body, ">"+tok.ID+"<")
+	audit := b.must(http.StatusOK, "/dashboard/audit")
+	contains(t, "audit actor filter", audit.body, `<option value="`+tok.ID+`">Admin token “ci deploys”</option>`)
+}

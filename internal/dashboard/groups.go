@@ -135,19 +135,26 @@ func (db *Dashboard) showGroup(w http.ResponseWriter, r *http.Request, c *reqCtx
 	return nil
 }
 
-// actorNames maps the organization's members' user IDs to their email, to
-// say who created a key or did something in the audit log.
+// actorNames maps the organization's members' user IDs to their email, and
+// its admin tokens' IDs to "Admin token “name”" when the role may list
+// them, to say who created a key or did something in the audit log.
 func (db *Dashboard) actorNames(ctx context.Context, c *reqCtx) map[string]string {
 	out := map[string]string{}
-	ms, err := db.d.Gov.Members(ctx, c.p)
-	if err != nil {
-		return out
+	if ms, err := db.d.Gov.Members(ctx, c.p); err == nil {
+		for _, m := range ms {
+			out[m.UserID] = m.Email
+		}
 	}
-	for _, m := range ms {
-		out[m.UserID] = m.Email
+	if ts, err := db.d.Gov.AdminTokens(ctx, c.p); err == nil {
+		for _, t := range ts {
+			out[t.ID] = adminTokenLabel(t.Name)
+		}
 	}
 	return out
 }
+
+// adminTokenLabel names an admin token for people.
+func adminTokenLabel(name string) string { return "Admin token “" + name + "”" }
 
 func nameOr(names map[string]string, id string) string {
 	if n, ok := names[id]; ok {
