@@ -316,3 +316,42 @@ func TestAcceptConcurrent(t *testing.T) {
 		}
 	})
 }
+
+// TestInviteCannotTakeOverAnotherOrgsInvitee: an account invited by one
+// organization that has no password yet cannot be given one through
+// another organization's link. That link goes to the other
+// organization's admin, and sign-in opens the first organization: its
+// holder would sign in there with the role the first one granted.
+func TestInviteCannotTakeOverAnotherOrgsInvitee(t *testing.T) {
+	backends(t, testConfig, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		boot, err := e.gov.CreateOrg(ctx, platform.SystemActor("test"), "Globex", "mallory@example.com")
+		if err != nil {
+			t.Fatalf("CreateOrg: %v", err)
+		}
+		mallory := platform.Principal{OrgID: boot.Org.ID, Role: platform.RoleOwner,
+			Actor: platform.Actor{Type: platform.ActorUser, ID: boot.User.ID, SourceIP: "192.0.2.66"}}
+		_, acmeToken := e.invite("victim@example.com", platform.RoleOwner)
+		e.clock.Advance(time.Second)
+		_, globexToken, err := e.svc.Invite(ctx, mallory, "victim@example.com", "", platform.RoleViewer)
+		if err != nil {
+			t.Fatalf("Invite from Globex: %v", err)
+		}
+		_, _, err = e.svc.AcceptInvitation(ctx, globexToken, "mallory's choice!", "192.0.2.66")
+		wantKind(t, "AcceptInvitation of the later organization's link", err, platform.KindConflict)
+		if _, _, err := e.svc.Login(ctx, "victim@example.com", "mallory's choice!", "192.0.2.66"); err == nil {
+			t.Fatal("the later organization's link set the password of Acme's invitee")
+		}
+
+		// The first organization's link sets it; the later one's then
+		// takes it, like any account that has a password.
+		_, sess, err := e.svc.AcceptInvitation(ctx, acmeToken, goodPassword, "192.0.2.5")
+		if err != nil || sess.OrgID != e.org.ID || sess.Role != platform.RoleOwner {
+			t.Fatalf("AcceptInvitation of Acme's link = %+v, %v; want an owner session in Acme", sess, err)
+		}
+		_, sess, err = e.svc.AcceptInvitation(ctx, globexToken, goodPassword, "192.0.2.5")
+		if err != nil || sess.OrgID != boot.Org.ID {
+			t.Fatalf("AcceptInvitation of Globex's link with her password = %+v, %v", sess, err)
+		}
+	})
+}

@@ -97,7 +97,8 @@ type SessionStore interface {
 	// refuses (not_found) an invitation that is not pending at sess.CreatedAt
 	// or whose member has left the organization; sets the user's password
 	// hash when passwordHash is not empty (conflict when the user already
-	// has one); stores sess; and audits invitation.accepted,
+	// has one, or when the invitation's organization is not the one the
+	// user joined first); stores sess; and audits invitation.accepted,
 	// user.password_set and session.created.
 	AcceptInvitation(ctx context.Context, id, passwordHash string, sess *Session, by platform.Actor) error
 }

@@ -127,6 +127,11 @@ var errInvitationGone = fmt.Errorf("%w: the invitation is used, revoked, expired
 var errHasPassword = platform.Errorf(platform.KindConflict,
 	"this account already has a password; sign in with it to accept the invitation")
 
+// errInvitedFirstElsewhere refuses to set a password through the link of
+// an organization other than the one the account joined first.
+var errInvitedFirstElsewhere = platform.Errorf(platform.KindConflict,
+	"this account was invited to another organization first; accept that invitation to choose your password, then this one with it")
+
 // AcceptInvitation uses an invitation once and signs its user in. The
 // conditional updates make a second, concurrent acceptance find nothing
 // left to use.
@@ -161,6 +166,18 @@ func (s *Store) AcceptInvitation(ctx context.Context, id, passwordHash string, s
 			return err
 		}
 		if passwordHash != "" {
+			// Only the organization the user joined first may have the
+			// password chosen through its link: sign-in opens that
+			// organization, and a later one's admin, who holds the later
+			// link, must not take over an account someone else invited.
+			var first string
+			if err := s.queryRow(ctx, tx, `SELECT org_id FROM memberships WHERE user_id = ?
+				ORDER BY created_at, org_id LIMIT 1`, sess.UserID).Scan(&first); err != nil {
+				return fmt.Errorf("first membership: %w", err)
+			}
+			if first != inv.OrgID {
+				return errInvitedFirstElsewhere
+			}
 			if err := mustAffect(s.exec(ctx, tx, `UPDATE users SET password_hash = ?
 				WHERE id = ? AND password_hash = ''`, passwordHash, sess.UserID)); err != nil {
 				if errors.Is(err, sql.ErrNoRows) {
