@@ -32,7 +32,8 @@ type Config struct {
 	DatabaseURL string `yaml:"database_url"`
 	// BasePath mounts every route under a prefix, e.g. "/tollgate".
 	BasePath string `yaml:"base_path"`
-	// TrustProxy takes the client address from X-Forwarded-For.
+	// TrustProxy takes the client address from the last X-Forwarded-For
+	// entry, the one the (single) trusted proxy in front of Tollgate added.
 	TrustProxy bool `yaml:"trust_proxy"`
 
 	Log       LogConfig        `yaml:"log"`

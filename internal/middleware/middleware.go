@@ -157,13 +157,19 @@ func CleanPath(prefix string, log *slog.Logger) func(http.Handler) http.Handler 
 	}
 }
 
-// ClientIP returns the caller's address: the peer address, or the first
-// X-Forwarded-For entry when Tollgate runs behind a trusted proxy.
+// ClientIP returns the caller's address: the peer address, or, when
+// Tollgate runs behind one trusted proxy, the last X-Forwarded-For entry,
+// the address that proxy saw. Earlier entries are whatever the client sent
+// and would let it pick a new address for every request (and so dodge
+// per-address sign-in throttling).
 func ClientIP(r *http.Request, trustProxy bool) string {
 	if trustProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			first, _, _ := strings.Cut(xff, ",")
-			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			last := xff[len(xff)-1]
+			if i := strings.LastIndexByte(last, ','); i >= 0 {
+				last = last[i+1:]
+			}
+			if ip := net.ParseIP(strings.TrimSpace(last)); ip != nil {
 				return ip.String()
 			}
 		}

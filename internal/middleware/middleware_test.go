@@ -98,12 +98,19 @@ func TestAccessLogNeverLogsCredentials(t *testing.T) {
 func TestClientIP(t *testing.T) {
 	r := httptest.NewRequest("GET", "/", nil)
 	r.RemoteAddr = "10.0.0.5:4321"
-	r.Header.Set("X-Forwarded-For", "203.0.113.7, 10.0.0.1")
+	// The client sent the first entry itself; the proxy appended the second.
+	r.Header.Set("X-Forwarded-For", "198.51.100.9, 203.0.113.7")
 	if got := ClientIP(r, false); got != "10.0.0.5" {
 		t.Errorf("untrusted ClientIP = %s", got)
 	}
 	if got := ClientIP(r, true); got != "203.0.113.7" {
-		t.Errorf("trusted ClientIP = %s", got)
+		t.Errorf("trusted ClientIP = %s, want the entry the proxy added", got)
+	}
+	// A proxy may add its own header line rather than extend the client's.
+	r.Header.Set("X-Forwarded-For", "198.51.100.9")
+	r.Header.Add("X-Forwarded-For", "203.0.113.8")
+	if got := ClientIP(r, true); got != "203.0.113.8" {
+		t.Errorf("trusted ClientIP with two header lines = %s", got)
 	}
 	r.Header.Set("X-Forwarded-For", "not-an-ip")
 	if got := ClientIP(r, true); got != "10.0.0.5" {
