@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"sync"
 
 	"github.com/tollgate-dev/tollgate/internal/search"
@@ -123,54 +122,12 @@ func gather[T any](ctx context.Context, m *Multi, names []string, call func(ctx 
 // kept with what it lacks (size, format, title, page) filled from the
 // others.
 func FuseImages(lists [][]search.Image) []search.Image {
-	type entry struct {
-		img      search.Image
-		score    float64
-		bestRank int
-		first    int
+	out := rrf(lists, func(img search.Image) string { return img.URL }, fillImage)
+	imgs := make([]search.Image, len(out))
+	for i, f := range out {
+		imgs[i] = f.item
 	}
-	byURL := map[string]*entry{}
-	var order []*entry
-	for li, list := range lists {
-		seen := map[string]bool{}
-		rank := 0
-		for _, img := range list {
-			c := Canonical(img.URL)
-			if c == "" || seen[c] {
-				continue
-			}
-			seen[c] = true
-			rank++
-			e, ok := byURL[c]
-			switch {
-			case !ok:
-				e = &entry{img: img, bestRank: rank, first: li}
-				byURL[c] = e
-				order = append(order, e)
-			case rank < e.bestRank:
-				e.img = fillImage(img, e.img)
-				e.bestRank = rank
-			default:
-				e.img = fillImage(e.img, img)
-			}
-			e.score += 1 / float64(rrfK+rank)
-		}
-	}
-	sort.SliceStable(order, func(i, j int) bool {
-		a, b := order[i], order[j]
-		if a.score != b.score {
-			return a.score > b.score
-		}
-		if a.bestRank != b.bestRank {
-			return a.bestRank < b.bestRank
-		}
-		return a.first < b.first
-	})
-	out := make([]search.Image, len(order))
-	for i, e := range order {
-		out[i] = e.img
-	}
-	return out
+	return imgs
 }
 
 // fillImage copies into img what other has and img lacks. A page is

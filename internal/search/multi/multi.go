@@ -135,10 +135,31 @@ func (m *Multi) fanOut(ctx context.Context, q search.Query) ([]search.Result, er
 // and snippet filled from the others when it lacks them; Score becomes
 // the fused score. Ties keep the earlier list's order.
 func Fuse(lists [][]search.Result) []search.Result {
+	out := rrf(lists, func(r search.Result) string { return r.URL }, fill)
+	rs := make([]search.Result, len(out))
+	for i, f := range out {
+		rs[i] = f.item
+		rs[i].Score = f.score
+	}
+	return rs
+}
+
+// fused is one item of a reciprocal rank fusion with its score.
+type fused[T any] struct {
+	item  T
+	score float64
+}
+
+// rrf is reciprocal rank fusion over items identified by the canonical form
+// of url(item): each scores Σ 1/(60+rank) over the lists it appears in (rank
+// from 1, only its first appearance in a list counts), and the kept copy is
+// the best-ranked one, completed by fill(kept, other) from the others. Ties
+// go to the better best rank, then to the earlier list.
+func rrf[T any](lists [][]T, url func(T) string, fill func(kept, other T) T) []fused[T] {
 	type entry struct {
-		r        search.Result
+		item     T
 		score    float64
-		bestRank int // best rank over the lists, then first list, for ties
+		bestRank int
 		first    int
 	}
 	byURL := map[string]*entry{}
@@ -146,25 +167,24 @@ func Fuse(lists [][]search.Result) []search.Result {
 	for li, list := range lists {
 		seen := map[string]bool{}
 		rank := 0
-		for _, r := range list {
-			c := Canonical(r.URL)
+		for _, it := range list {
+			c := Canonical(url(it))
 			if c == "" || seen[c] {
 				continue
 			}
 			seen[c] = true
 			rank++
 			e, ok := byURL[c]
-			if !ok {
-				e = &entry{r: r, bestRank: rank, first: li}
+			switch {
+			case !ok:
+				e = &entry{item: it, bestRank: rank, first: li}
 				byURL[c] = e
 				order = append(order, e)
-			} else {
-				if rank < e.bestRank { // the better-ranked copy leads
-					e.r = fill(r, e.r)
-					e.bestRank = rank
-				} else {
-					e.r = fill(e.r, r)
-				}
+			case rank < e.bestRank: // the better-ranked copy leads
+				e.item = fill(it, e.item)
+				e.bestRank = rank
+			default:
+				e.item = fill(e.item, it)
 			}
 			e.score += 1 / float64(rrfK+rank)
 		}
@@ -179,10 +199,9 @@ func Fuse(lists [][]search.Result) []search.Result {
 		}
 		return a.first < b.first
 	})
-	out := make([]search.Result, len(order))
+	out := make([]fused[T], len(order))
 	for i, e := range order {
-		out[i] = e.r
-		out[i].Score = e.score
+		out[i] = fused[T]{e.item, e.score}
 	}
 	return out
 }
