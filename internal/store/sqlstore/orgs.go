@@ -180,9 +180,18 @@ func (s *Store) GetMember(ctx context.Context, orgID, userID string) (*platform.
 
 // ListMembers lists an organization's members, oldest first.
 func (s *Store) ListMembers(ctx context.Context, orgID string) ([]*platform.Membership, error) {
-	rows, err := s.query(ctx, s.db, memberSelect+` WHERE m.org_id = ? ORDER BY m.created_at, u.email`, orgID)
+	ms, err := s.members(ctx, ` WHERE m.org_id = ? ORDER BY m.created_at, u.email`, orgID)
 	if err != nil {
 		return nil, fmt.Errorf("list members: %w", err)
+	}
+	return ms, nil
+}
+
+// members runs memberSelect with a WHERE and ORDER BY clause.
+func (s *Store) members(ctx context.Context, where string, args ...any) ([]*platform.Membership, error) {
+	rows, err := s.query(ctx, s.db, memberSelect+where, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []*platform.Membership

@@ -114,20 +114,11 @@ func (s *Store) purge(ctx context.Context, query string, args ...any) (int, erro
 // UserMemberships lists a user's memberships in every organization, oldest
 // first.
 func (s *Store) UserMemberships(ctx context.Context, userID string) ([]*platform.Membership, error) {
-	rows, err := s.query(ctx, s.db, memberSelect+` WHERE m.user_id = ? ORDER BY m.created_at, m.org_id`, userID)
+	ms, err := s.members(ctx, ` WHERE m.user_id = ? ORDER BY m.created_at, m.org_id`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list user memberships: %w", err)
 	}
-	defer rows.Close()
-	var out []*platform.Membership
-	for rows.Next() {
-		m, err := scanMember(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan member: %w", err)
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return ms, nil
 }
 
 // errThrottled rolls back a TakeLoginAttempt that some key refused.
