@@ -71,14 +71,9 @@ func (db *Dashboard) auditPage(w http.ResponseWriter, r *http.Request, c *reqCtx
 	for id, email := range names {
 		v.Actors = append(v.Actors, option{Value: id, Label: email})
 	}
-	// Admin tokens and groups are named too; a role that may not list
-	// them sees their IDs.
-	tokens, groups := map[string]string{}, map[string]string{}
-	if ts, err := db.d.Gov.AdminTokens(ctx, c.p); err == nil {
-		for _, t := range ts {
-			tokens[t.ID] = t.Name
-		}
-	}
+	// Groups are named too (names holds people and admin tokens); a role
+	// that may not list them sees their IDs.
+	groups := map[string]string{}
 	if gs, err := db.d.Gov.Groups(ctx, c.p); err == nil {
 		for _, g := range gs {
 			groups[g.ID] = g.Name
@@ -99,7 +94,7 @@ func (db *Dashboard) auditPage(w http.ResponseWriter, r *http.Request, c *reqCtx
 	}
 	for _, e := range events {
 		row := auditRow{E: e, Details: auditDetails(e.Details, groups, db.d.Now())}
-		row.Actor, row.ActorID, row.Named = actorLabel(e, names, tokens)
+		row.Actor, row.ActorID, row.Named = actorLabel(e, names)
 		switch e.TargetType {
 		case "group":
 			row.Link = "/dashboard/groups/" + e.TargetID
@@ -119,13 +114,13 @@ func (db *Dashboard) auditPage(w http.ResponseWriter, r *http.Request, c *reqCtx
 // actorLabel names who acted: a person by email, an admin token by name;
 // id is the ID of an actor that is no person, and named reports whether
 // label names it.
-func actorLabel(e *platform.AuditEvent, names, tokens map[string]string) (label, id string, named bool) {
+func actorLabel(e *platform.AuditEvent, names map[string]string) (label, id string, named bool) {
 	switch e.ActorType {
 	case platform.ActorUser:
 		return nameOr(names, e.ActorID), "", true
 	case platform.ActorAdminToken:
-		if n, ok := tokens[e.ActorID]; ok {
-			return adminTokenLabel(n), e.ActorID, true
+		if n, ok := names[e.ActorID]; ok {
+			return n, e.ActorID, true
 		}
 		return "Admin token", e.ActorID, false
 	case platform.ActorAPIKey:
