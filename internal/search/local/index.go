@@ -22,6 +22,7 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
+	bsearch "github.com/blevesearch/bleve/v2/search"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/tollgate-dev/tollgate/internal/platform"
@@ -239,22 +240,36 @@ func passageFields(d Document, body string) map[string]any {
 // rather than trusting the catalogue's count, so leftovers of an
 // interrupted write are cleaned up too.
 func (ix *Index) passageIDs(ctx context.Context, docID string) ([]string, error) {
+	hits, err := docPassages(ctx, ix.passage, docID, nil)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	return ids, nil
+}
+
+// docPassages returns every passage of a document in idx, in passage order,
+// with the stored fields asked for.
+func docPassages(ctx context.Context, idx bleve.Index, docID string, fields []string) (bsearch.DocumentMatchCollection, error) {
 	q := bleve.NewTermQuery(docID)
 	q.SetField(fieldDocID)
-	var ids []string
+	var out bsearch.DocumentMatchCollection
 	for from := 0; ; {
 		req := bleve.NewSearchRequestOptions(q, 1000, from, false)
 		req.Score = "none"
-		res, err := ix.passage.SearchInContext(ctx, req)
+		req.Fields = fields
+		req.SortBy([]string{"_id"})
+		res, err := idx.SearchInContext(ctx, req)
 		if err != nil {
 			return nil, fmt.Errorf("local index: passages of %s: %w", docID, err)
 		}
-		for _, h := range res.Hits {
-			ids = append(ids, h.ID)
-		}
+		out = append(out, res.Hits...)
 		from += len(res.Hits)
 		if len(res.Hits) == 0 || uint64(from) >= res.Total {
-			return ids, nil
+			return out, nil
 		}
 	}
 }

@@ -210,24 +210,13 @@ func upgrade(db *bolt.DB, path, scoring string) error {
 
 // storedBodies reads a document's passage bodies from idx in passage order.
 func storedBodies(ctx context.Context, idx bleve.Index, docID string) ([]string, error) {
-	q := bleve.NewTermQuery(docID)
-	q.SetField(fieldDocID)
-	var bodies []string
-	for from := 0; ; {
-		req := bleve.NewSearchRequestOptions(q, 1000, from, false)
-		req.Fields = []string{fieldBody}
-		req.SortBy([]string{"_id"})
-		res, err := idx.SearchInContext(ctx, req)
-		if err != nil {
-			return nil, fmt.Errorf("upgrade: passages of %s: %w", docID, err)
-		}
-		for _, h := range res.Hits {
-			body, _ := h.Fields[fieldBody].(string)
-			bodies = append(bodies, body)
-		}
-		from += len(res.Hits)
-		if len(res.Hits) == 0 || uint64(from) >= res.Total {
-			return bodies, nil
-		}
+	hits, err := docPassages(ctx, idx, docID, []string{fieldBody})
+	if err != nil {
+		return nil, fmt.Errorf("upgrade: %w", err)
 	}
+	bodies := make([]string, len(hits))
+	for i, h := range hits {
+		bodies[i], _ = h.Fields[fieldBody].(string)
+	}
+	return bodies, nil
 }
